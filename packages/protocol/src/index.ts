@@ -1,0 +1,14 @@
+export * from "./errors";
+export * from "./field";
+export * from "./hash";
+export * from "./constants";
+export * from "./identity";
+export * from "./registry";
+export * from "./state";
+export * from "./signature";
+export * from "./rln";
+export * from "./tree";
+export * from "./binding";
+export * from "./witness";
+export * from "./proof";
+export type { Point } from "@zk-kit/baby-jubjub";
