@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IDepositCustody} from "../interfaces/IDepositCustody.sol";
+import {BURN_ADDRESS} from "../libraries/RegistryConstants.sol";
+
+/// @title DepositCustody
+/// @notice Moves the deposit token in and out of the registry. Deposits must arrive in full
+/// (fee-on-transfer tokens are refused); payouts to users are direct; the provider's share and
+/// burned penalties accrue and leave through {sweep}.
+abstract contract DepositCustody is IDepositCustody, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    IERC20 internal immutable _token;
+
+    /// @inheritdoc IDepositCustody
+    address public immutable treasury;
+
+    /// @dev Both accruals share one slot and each holds its amount plus 1: the slot never
+    /// returns to zero, so an accrual costs a warm-to-dirty write (5k gas) instead of a fresh
+    /// one (22k) after every sweep. Each stays below 2^128 (deposits are below 2^96).
+    uint128 private _pendingTreasuryPlusOne = 1;
+    uint128 private _pendingBurnPlusOne = 1;
+
+    constructor(IERC20 depositToken, address providerTreasury) {
+        _token = depositToken;
+        treasury = providerTreasury;
+    }
+
+    /// @inheritdoc IDepositCustody
+    function token() external view returns (address) {
+        return address(_token);
+    }
+
+    /// @inheritdoc IDepositCustody
+    function pendingTreasury() external view returns (uint256) {
+        return _pendingTreasuryPlusOne - 1;
+    }
+
+    /// @inheritdoc IDepositCustody
+    function pendingBurn() external view returns (uint256) {
+        return _pendingBurnPlusOne - 1;
+    }
+
+    /// @inheritdoc IDepositCustody
+    function sweep() external nonReentrant {
+        uint256 toTreasury = _pendingTreasuryPlusOne - 1;
+        uint256 toBurn = _pendingBurnPlusOne - 1;
+        if (toTreasury == 0 && toBurn == 0) revert NothingToSweep();
+        _pendingTreasuryPlusOne = 1;
+        _pendingBurnPlusOne = 1;
+        emit Swept(treasury, toTreasury, toBurn);
+        _pay(treasury, toTreasury);
+        _pay(BURN_ADDRESS, toBurn);
+    }
+
+    /// @dev Takes `amount` from `from` and checks that exactly `amount` arrived.
+    function _collect(address from, uint256 amount) internal {
+        uint256 before = _token.balanceOf(address(this));
+        _token.safeTransferFrom(from, address(this), amount);
+        uint256 received = _token.balanceOf(address(this)) - before;
+        if (received != amount) revert DepositTransferMismatch(amount, received);
+    }
+
+    /// @dev Pays `amount` to `to`, skipping zero amounts.
+    function _pay(address to, uint256 amount) internal {
+        if (amount != 0) _token.safeTransfer(to, amount);
+    }
+
+    /// @dev Credits the treasury and the burn address; amounts come from deposits (< 2^96 each).
+    function _accrue(uint256 toTreasury, uint256 toBurn) internal {
+        _pendingTreasuryPlusOne += uint128(toTreasury);
+        _pendingBurnPlusOne += uint128(toBurn);
+    }
+}
