@@ -2,6 +2,7 @@ import { subtask, vars } from "hardhat/config";
 import type { HardhatUserConfig } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import "@nomicfoundation/hardhat-toolbox";
+import "./deploy/tasks";
 
 // The compiler comes from the exactly pinned `solc` npm package, never from the network:
 // Hardhat would otherwise download the compiler list from binaries.soliditylang.org.
@@ -40,6 +41,7 @@ const config: HardhatUserConfig = {
     networks: {
         hardhat: { hardfork: "cancun" },
         localhost: { url: process.env.ZKAPI_LOCAL_RPC_URL ?? "http://127.0.0.1:8545" },
+        anvil: { url: process.env.ZKAPI_ANVIL_RPC_URL ?? "http://127.0.0.1:8546" },
         ...(remoteUrl
             ? { remote: { url: remoteUrl, accounts: deployerKey ? [deployerKey] : [] } }
             : {})
@@ -53,6 +55,10 @@ const config: HardhatUserConfig = {
     typechain: {
         outDir: "typechain-types",
         target: "ethers-v6"
+    },
+    ignition: {
+        // Local chains mine instantly; raise this for a public network.
+        requiredConfirmations: Number(process.env.ZKAPI_CONFIRMATIONS ?? 1)
     },
     gasReporter: {
         enabled: process.env.REPORT_GAS === "true",

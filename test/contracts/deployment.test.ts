@@ -5,6 +5,8 @@ import { registryContext, registryScope } from "@zk-api-credits/protocol";
 import { deployRegistry } from "../helpers/registry";
 import type { RegistryFixture } from "../helpers/registry";
 
+const MAX_AMOUNT = (1n << 96n) - 1n;
+
 
 async function deployFixture(): Promise<RegistryFixture> {
     return deployRegistry();

@@ -12,3 +12,4 @@ export * from "./binding";
 export * from "./witness";
 export * from "./proof";
 export type { Point } from "@zk-kit/baby-jubjub";
+export * from "./deployment";
