@@ -23,7 +23,8 @@ import {
     toSolidityProof,
     withdrawInputs
 } from "@zk-api-credits/protocol";
-import type { AccountState, Groth16Proof as SnarkProof, RegistryBinding, RegistryDeployment, StateSignature } from "@zk-api-credits/protocol";
+import type { AccountState, RegistryBinding, RegistryDeployment, StateSignature } from "@zk-api-credits/protocol";
+import type { Groth16Proof as SnarkProof } from "snarkjs";
 import { CreditRegistry__factory, TestToken__factory } from "../../typechain-types";
 import type { CreditRegistry, TestToken } from "../../typechain-types";
 import { advanceTime, runHardhat, startAnvil, startHardhatNode } from "../helpers/nodes";
