@@ -27,8 +27,8 @@ import type { AccountState, RegistryBinding, RegistryDeployment, StateSignature 
 import type { Groth16Proof as SnarkProof } from "snarkjs";
 import { CreditRegistry__factory, TestToken__factory } from "../../typechain-types";
 import type { CreditRegistry, TestToken } from "../../typechain-types";
-import { advanceTime, runHardhat, startAnvil, startHardhatNode } from "../helpers/nodes";
-import type { LocalNode } from "../helpers/nodes";
+import { advanceTime, runHardhat, startAnvil, startHardhatNode } from "../../scripts/lib/local-node";
+import type { LocalNode } from "../../scripts/lib/local-node";
 import { prover } from "../helpers/provers";
 
 const DEPOSIT = 10n ** 19n; // 10 tokens

@@ -13,3 +13,4 @@ export * from "./witness";
 export * from "./proof";
 export type { Point } from "@zk-kit/baby-jubjub";
 export * from "./deployment";
+export * from "./http";

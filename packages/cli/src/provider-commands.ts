@@ -1,0 +1,154 @@
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Command } from "commander";
+import { JsonRpcProvider } from "ethers";
+import { ICreditRegistry__factory } from "@zk-api-credits/contracts";
+import { circuitArtifacts } from "@zk-api-credits/circuits";
+import {
+    CircuitProver,
+    identityCommitment,
+    parseDeployment,
+    providerPublicKey,
+    recoverSecret,
+    slashInputs,
+    slashReceiverBinding,
+    toSolidityProof
+} from "@zk-api-credits/protocol";
+import { blockPatterns, createGateway, HttpChatUpstream, PostgresNullifierStore, SqliteNullifierStore, allowEverything } from "@zk-api-credits/provider";
+import type { NullifierStore } from "@zk-api-credits/provider";
+import { readFileIfExists, writeFileDurably } from "@zk-api-credits/sdk";
+import { secretFromEnv, walletFromEnv } from "./profile";
+
+/** The provider's key file: the EdDSA signing key and its public key (registered on-chain). */
+interface ProviderKeyFile {
+    privateKey: string;
+    publicKey: [string, string];
+}
+
+function readProviderKey(file: string): ProviderKeyFile {
+    const parsed = JSON.parse(readFileSync(file, "utf8")) as ProviderKeyFile;
+    const derived = providerPublicKey(parsed.privateKey).map(String);
+    if (derived[0] !== parsed.publicKey[0] || derived[1] !== parsed.publicKey[1]) throw new Error(`${file}: the public key does not match the private key`);
+    return parsed;
+}
+
+export async function openStore(spec: string): Promise<NullifierStore> {
+    if (spec.startsWith("postgres://") || spec.startsWith("postgresql://")) return PostgresNullifierStore.connect(spec);
+    if (spec.startsWith("sqlite:")) return new SqliteNullifierStore(spec.slice("sqlite:".length));
+    throw new Error("--store takes sqlite:<file> or postgres://...");
+}
+
+/** zkapi provider keygen|start|stats|slash */
+export function providerCommands(program: Command, lifecycle: { keepAlive: boolean }): void {
+    const provider = program.command("provider").description("run a provider: keys, gateway, stats, manual slash");
+
+    provider
+        .command("keygen")
+        .description("create the provider's EdDSA signing key (the registry is deployed with its public key)")
+        .requiredOption("--out <file>", "key file to write (keep it secret)")
+        .action((options: { out: string }) => {
+            if (readFileIfExists(options.out) !== undefined) throw new Error(`${options.out} exists: refusing to overwrite a key`);
+            const privateKey = `0x${randomBytes(32).toString("hex")}`;
+            const publicKey = providerPublicKey(privateKey).map(String) as [string, string];
+            writeFileDurably(options.out, `${JSON.stringify({ privateKey, publicKey }, null, 2)}\n`);
+            console.log(`provider public key [${publicKey.join(", ")}] written with its private key to ${options.out}`);
+        });
+
+    provider
+        .command("start")
+        .description("start the gateway (paid /v1/chat/completions, receipts, health, metrics) and its chain worker")
+        .requiredOption("--deployment <file>", "deployment file of the registry")
+        .requiredOption("--key <file>", "provider key file (zkapi provider keygen)")
+        .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
+        .option("--store <spec>", "sqlite:<file> (default) or postgres://user:pass@host/db", "sqlite:./gateway.db")
+        .option("--operator-key-env <variable>", "environment variable with the Ethereum key that sends slashes and challenges", "ZKAPI_OPERATOR_KEY")
+        .option("--port <port>", "port", "8787")
+        .option("--host <host>", "interface", "127.0.0.1")
+        .option("--upstream <url>", "forward chat completions to this OpenAI-compatible URL (default: the local echo model)")
+        .option("--upstream-key-env <variable>", "environment variable with the upstream API key", "ZKAPI_UPSTREAM_KEY")
+        .option("--block <pattern...>", "policy: request bodies matching any of these regular expressions are violations")
+        .option("--lease-ms <ms>", "how long a replica owns a ticket it serves", "120000")
+        .option("--body-limit <bytes>", "largest request body", "1048576")
+        .option("--log-level <level>", "info, warn, error", "info")
+        .action(
+            async (options: {
+                deployment: string;
+                key: string;
+                rpc: string;
+                store: string;
+                operatorKeyEnv: string;
+                port: string;
+                host: string;
+                upstream?: string;
+                upstreamKeyEnv: string;
+                block?: string[];
+                leaseMs: string;
+                bodyLimit: string;
+                logLevel: string;
+            }) => {
+                const deployment = parseDeployment(readFileSync(options.deployment, "utf8"));
+                const key = readProviderKey(options.key);
+                if (key.publicKey[0] !== deployment.parameters.providerKey[0].toString() || key.publicKey[1] !== deployment.parameters.providerKey[1].toString()) {
+                    throw new Error("this key is not the provider key the registry was deployed with");
+                }
+                const chain = new JsonRpcProvider(options.rpc, undefined, { staticNetwork: true, pollingInterval: 500 });
+                const operator = process.env[options.operatorKeyEnv] ? walletFromEnv(options.operatorKeyEnv).connect(chain) : undefined;
+                const gateway = await createGateway({
+                    deployment,
+                    signingKey: key.privateKey,
+                    provider: chain,
+                    operator,
+                    store: await openStore(options.store),
+                    upstream: options.upstream ? new HttpChatUpstream({ url: options.upstream, apiKey: process.env[options.upstreamKeyEnv] }) : undefined,
+                    policy: options.block ? blockPatterns(options.block.map((p) => new RegExp(p, "i"))) : allowEverything,
+                    leaseMs: Number(options.leaseMs),
+                    bodyLimit: Number(options.bodyLimit),
+                    logger: { level: options.logLevel }
+                });
+                await gateway.app.listen({ port: Number(options.port), host: options.host });
+                lifecycle.keepAlive = true;
+                const stop = (): void => void gateway.close().then(() => process.exit(0));
+                process.on("SIGINT", stop);
+                process.on("SIGTERM", stop);
+                if (!operator) gateway.app.log.warn(`no ${options.operatorKeyEnv}: double-spends are detected but not slashed, withdrawals not challenged`);
+            }
+        );
+
+    provider
+        .command("stats")
+        .description("print a running gateway's counters")
+        .option("--url <url>", "gateway URL", "http://127.0.0.1:8787")
+        .action(async (options: { url: string }) => {
+            const stats = await (await fetch(new URL("/zkapi/v1/stats", options.url))).json();
+            console.log(JSON.stringify(stats, null, 2));
+        });
+
+    provider
+        .command("slash")
+        .description("slash a deposit by hand, from its secret or from two shares (x:y) of one ticket")
+        .requiredOption("--deployment <file>", "deployment file of the registry")
+        .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
+        .option("--secret-env <variable>", "environment variable holding the recovered secret k")
+        .option("--shares <x1:y1,x2:y2>", "two shares of one ticket (0x hex)")
+        .option("--receiver <address>", "receives the bounty (default: the treasury)")
+        .option("--operator-key-env <variable>", "environment variable with the sender's Ethereum key", "ZKAPI_OPERATOR_KEY")
+        .action(async (options: { deployment: string; rpc: string; secretEnv?: string; shares?: string; receiver?: string; operatorKeyEnv: string }) => {
+            const deployment = parseDeployment(readFileSync(options.deployment, "utf8"));
+            let secret: bigint;
+            if (options.secretEnv) secret = BigInt(secretFromEnv(options.secretEnv, "secret"));
+            else if (options.shares) {
+                const [first, second] = options.shares.split(",").map((share) => share.split(":").map((v) => BigInt(v)));
+                secret = recoverSecret({ x: first![0]!, y: first![1]! }, { x: second![0]!, y: second![1]! });
+            } else throw new Error("give --secret-env or --shares");
+            const chain = new JsonRpcProvider(options.rpc, undefined, { staticNetwork: true });
+            const registry = ICreditRegistry__factory.connect(deployment.contracts.registry, walletFromEnv(options.operatorKeyEnv).connect(chain));
+            const receiver = options.receiver ?? deployment.parameters.treasury;
+            const idc = identityCommitment(secret);
+            const binding = slashReceiverBinding(deployment.chainId, deployment.contracts.registry, receiver);
+            const { proof } = await new CircuitProver(circuitArtifacts("slash")).prove(slashInputs({ secret, receiverBinding: binding }));
+            const { pA, pB, pC } = toSolidityProof(proof);
+            const receipt = await (await registry.slash(idc, receiver, { a: pA, b: pB, c: pC })).wait();
+            console.log(`slashed identity ${idc} in ${receipt!.hash}; bounty to ${receiver}`);
+            chain.destroy();
+        });
+}

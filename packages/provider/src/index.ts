@@ -1,0 +1,14 @@
+export * from "./errors";
+export * from "./store/types";
+export { SqliteNullifierStore } from "./store/sqlite";
+export { PostgresNullifierStore } from "./store/postgres";
+export * from "./pricing";
+export * from "./policy";
+export * from "./upstream";
+export * from "./ticket-verifier";
+export * from "./roots";
+export * from "./metrics";
+export * from "./paid-request";
+export * from "./chain/chain-worker";
+export * from "./chain/withdrawal-watcher";
+export * from "./gateway";

@@ -1,0 +1,174 @@
+import { Pool } from "pg";
+import type { PoolClient, PoolConfig } from "pg";
+import { SCHEMA } from "./schema";
+import { jobFromRow, ticketFromRow } from "./rows";
+import type { JobRow, TicketRow } from "./rows";
+import type { ChainJob, ClaimResult, NewTicket, NullifierStore, StoreStats, StoredResponse, TicketRecord } from "./types";
+
+/**
+ * The nullifier store in PostgreSQL, for several gateway replicas sharing one store. The
+ * primary key on `tickets.nullifier` serialises concurrent claims of one ticket; jobs are
+ * leased with FOR UPDATE SKIP LOCKED so each is run by one replica at a time.
+ */
+export class PostgresNullifierStore implements NullifierStore {
+    private constructor(private readonly pool: Pool) {}
+
+    static async connect(config: string | PoolConfig): Promise<PostgresNullifierStore> {
+        const pool = new Pool(typeof config === "string" ? { connectionString: config, max: 16 } : config);
+        const client = await pool.connect();
+        try {
+            // One replica at a time creates the schema.
+            await client.query(`SELECT pg_advisory_lock(726163)`);
+            for (const statement of SCHEMA) await client.query(statement);
+            await client.query(`SELECT pg_advisory_unlock(726163)`);
+        } finally {
+            client.release();
+        }
+        return new PostgresNullifierStore(pool);
+    }
+
+    private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+        const client = await this.pool.connect();
+        try {
+            await client.query("BEGIN");
+            const result = await work(client);
+            await client.query("COMMIT");
+            return result;
+        } catch (error) {
+            await client.query("ROLLBACK").catch(() => undefined);
+            throw error;
+        } finally {
+            client.release();
+        }
+    }
+
+    async claim(ticket: NewTicket, now: number, leaseMs: number): Promise<ClaimResult> {
+        const inserted = await this.pool.query(
+            `INSERT INTO tickets (nullifier, status, x, y, request_hash, ticket, lease_until, created_at)
+             VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7) ON CONFLICT (nullifier) DO NOTHING`,
+            [ticket.nullifier, ticket.x, ticket.y, ticket.requestHash, ticket.ticket, now + leaseMs, now]
+        );
+        if (inserted.rowCount === 1) return { kind: "claimed", takeover: false };
+        const existing = await this.pool.query<TicketRow>(`SELECT * FROM tickets WHERE nullifier = $1`, [ticket.nullifier]);
+        const record = ticketFromRow(existing.rows[0]!);
+        if (record.status === "withdrawn" || record.x !== ticket.x || record.requestHash !== ticket.requestHash) {
+            return { kind: "conflict", record };
+        }
+        if (record.status === "pending" && record.leaseUntil < now) {
+            const taken = await this.pool.query(
+                `UPDATE tickets SET lease_until = $1 WHERE nullifier = $2 AND status = 'pending' AND lease_until < $3`,
+                [now + leaseMs, ticket.nullifier, now]
+            );
+            if (taken.rowCount === 1) return { kind: "claimed", takeover: true };
+        }
+        return { kind: "replay", record };
+    }
+
+    async complete(nullifier: string, receipt: string, response: StoredResponse, now: number): Promise<void> {
+        await this.pool.query(
+            `UPDATE tickets SET status = 'complete', receipt = $1, response = $2, completed_at = $3 WHERE nullifier = $4 AND status = 'pending'`,
+            [receipt, JSON.stringify(response), now, nullifier]
+        );
+    }
+
+    async get(nullifier: string): Promise<TicketRecord | undefined> {
+        const result = await this.pool.query<TicketRow>(`SELECT * FROM tickets WHERE nullifier = $1`, [nullifier]);
+        return result.rows[0] === undefined ? undefined : ticketFromRow(result.rows[0]);
+    }
+
+    async markWithdrawn(nullifier: string, identityCommitment: string, now: number): Promise<TicketRecord | undefined> {
+        const inserted = await this.pool.query(
+            `INSERT INTO tickets (nullifier, status, x, y, request_hash, ticket, lease_until, identity_commitment, created_at)
+             VALUES ($1, 'withdrawn', '', '', '', '', 0, $2, $3) ON CONFLICT (nullifier) DO NOTHING`,
+            [nullifier, identityCommitment, now]
+        );
+        if (inserted.rowCount === 1) return undefined;
+        const record = await this.get(nullifier);
+        return record?.status === "withdrawn" ? undefined : record;
+    }
+
+    async recordDoubleSpend(nullifier: string, x: string, y: string, now: number): Promise<boolean> {
+        const result = await this.pool.query(
+            `INSERT INTO double_spends (nullifier, x, y, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+            [nullifier, x, y, now]
+        );
+        return result.rowCount === 1;
+    }
+
+    async enqueueJob(id: string, kind: ChainJob["kind"], payload: string, now: number): Promise<boolean> {
+        const result = await this.pool.query(
+            `INSERT INTO jobs (id, kind, payload, status, attempts, next_attempt_at, locked_until, updated_at)
+             VALUES ($1, $2, $3, 'pending', 0, $4, 0, $4) ON CONFLICT (id) DO NOTHING`,
+            [id, kind, payload, now]
+        );
+        return result.rowCount === 1;
+    }
+
+    async leaseJob(now: number, lockMs: number): Promise<ChainJob | undefined> {
+        return this.transaction(async (client) => {
+            const due = await client.query<JobRow>(
+                `SELECT * FROM jobs WHERE status IN ('pending', 'running') AND next_attempt_at <= $1 AND locked_until < $1
+                 ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
+                [now]
+            );
+            const row = due.rows[0];
+            if (row === undefined) return undefined;
+            await client.query(`UPDATE jobs SET status = 'running', locked_until = $1, attempts = attempts + 1, updated_at = $2 WHERE id = $3`, [
+                now + lockMs,
+                now,
+                row.id
+            ]);
+            return jobFromRow({ ...row, status: "running", attempts: Number(row.attempts) + 1 });
+        });
+    }
+
+    async finishJob(
+        id: string,
+        outcome: { status: "done" | "failed"; result: string } | { status: "retry"; result: string; retryAt: number },
+        now: number
+    ): Promise<void> {
+        if (outcome.status === "retry") {
+            await this.pool.query(
+                `UPDATE jobs SET status = 'pending', result = $1, next_attempt_at = $2, locked_until = 0, updated_at = $3 WHERE id = $4`,
+                [outcome.result, outcome.retryAt, now, id]
+            );
+        } else {
+            await this.pool.query(`UPDATE jobs SET status = $1, result = $2, locked_until = 0, updated_at = $3 WHERE id = $4`, [outcome.status, outcome.result, now, id]);
+        }
+    }
+
+    async getJob(id: string): Promise<ChainJob | undefined> {
+        const result = await this.pool.query<JobRow>(`SELECT * FROM jobs WHERE id = $1`, [id]);
+        return result.rows[0] === undefined ? undefined : jobFromRow(result.rows[0]);
+    }
+
+    async getCursor(name: string): Promise<number | undefined> {
+        const result = await this.pool.query<{ block: string }>(`SELECT block FROM cursors WHERE name = $1`, [name]);
+        return result.rows[0] === undefined ? undefined : Number(result.rows[0].block);
+    }
+
+    async setCursor(name: string, block: number): Promise<void> {
+        await this.pool.query(
+            `INSERT INTO cursors (name, block) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET block = GREATEST(cursors.block, excluded.block)`,
+            [name, block]
+        );
+    }
+
+    async stats(): Promise<StoreStats> {
+        const count = async (sql: string): Promise<number> => Number((await this.pool.query<{ n: string }>(sql)).rows[0]!.n);
+        const jobs: Record<string, number> = {};
+        const rows = await this.pool.query<{ key: string; n: string }>(`SELECT kind || ':' || status AS key, COUNT(*) AS n FROM jobs GROUP BY kind, status`);
+        for (const row of rows.rows) jobs[row.key] = Number(row.n);
+        return {
+            tickets: await count(`SELECT COUNT(*) AS n FROM tickets WHERE status <> 'withdrawn'`),
+            complete: await count(`SELECT COUNT(*) AS n FROM tickets WHERE status = 'complete'`),
+            withdrawn: await count(`SELECT COUNT(*) AS n FROM tickets WHERE status = 'withdrawn'`),
+            doubleSpends: await count(`SELECT COUNT(*) AS n FROM double_spends`),
+            jobs
+        };
+    }
+
+    async close(): Promise<void> {
+        await this.pool.end();
+    }
+}
