@@ -223,6 +223,21 @@ for (const storeKind of ["sqlite", "postgres"] as const) {
             }
         });
 
+        it("Should pay with tickets proved in advance (ephemeral-key binding), proving off the request path", async function () {
+            const eager = await registeredUser(stack, url, 10, { binding: "ephemeral-key" });
+            await eager.client.prepareNextTicket();
+            for (const message of ["first", "second", "third"]) {
+                const prepared = eager.client.account!.prepared;
+                expect(prepared?.seq).to.equal(eager.client.balance().requests);
+                const response = await eager.client.fetch("/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body: chatBody(message) });
+                expect(response.status).to.equal(200);
+                expect(decodeReceipt(response.headers.get(RECEIPT_HEADER)!).nullifier).to.equal(prepared!.nullifier);
+                await eager.client.prepareNextTicket();
+            }
+            expect(eager.client.balance().requests).to.equal(3n);
+            eager.provider.destroy();
+        });
+
         it("Should report health, metrics and statistics", async function () {
             const health = (await (await fetch(`${url}/health`)).json()) as { status: string; leafCount: number };
             expect(health.status).to.equal("ok");
