@@ -59,7 +59,7 @@ export class Profile {
     async client(passphrase: string, signer?: Signer, extra: Partial<ZkApiClientOptions> = {}): Promise<{ client: ZkApiClient; deployment: RegistryDeployment; provider: JsonRpcProvider }> {
         const config = this.readConfig();
         const deployment = parseDeployment(readFileSync(config.deployment, "utf8"));
-        const provider = new JsonRpcProvider(config.rpc, undefined, { staticNetwork: true });
+        const provider = new JsonRpcProvider(config.rpc, undefined, { staticNetwork: true, cacheTimeout: -1 });
         const client = await ZkApiClient.create({
             deployment,
             identity: await this.identity(passphrase),

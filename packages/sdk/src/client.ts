@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { derivePublicKey, signMessage } from "@zk-kit/eddsa-poseidon";
+import { NonceManager } from "ethers";
 import type { ContractRunner, Provider, Signer } from "ethers";
 import { ICreditRegistry__factory, IERC20__factory } from "@zk-api-credits/contracts";
 import type { ICreditRegistry } from "@zk-api-credits/contracts";
@@ -151,12 +152,13 @@ export class ZkApiClient {
         const idc = this.options.identity.commitment;
         const existing = await this.registry.deposits(idc);
         if (existing.status === 0n) {
-            const signer = this.requireSigner();
+            // approve + register back to back: count nonces locally, not from a cached RPC read.
+            const signer = new NonceManager(this.requireSigner());
             const owner = await signer.getAddress();
             const token = IERC20__factory.connect(this.options.deployment.contracts.token, signer);
             const registryAddress = this.options.deployment.contracts.registry;
             if ((await token.allowance(owner, registryAddress)) < amount) await (await token.approve(registryAddress, amount)).wait();
-            await (await this.registry.register(idc, amount)).wait();
+            await (await this.registry.connect(signer).register(idc, amount)).wait();
         }
         const record = await this.registry.deposits(idc);
         const account: AccountRecord = {
@@ -248,7 +250,7 @@ export class ZkApiClient {
         if (account.prepared?.seq === account.state.seq) return;
         const privateKey = randomBytes(32);
         const ephemeralKey = derivePublicKey(privateKey);
-        const tree = await this.sync.sync();
+        const tree = await this.sync.syncUntil(account.leafIndex + 1);
         const ticket = await proveTicket(this.prover, this.options.identity, account, tree, this.binding, this.options.deployment.parameters.treeDepth, ephemeralKeyBinding(ephemeralKey));
         const current = this.accountRecord;
         if (current === undefined || current.state.seq !== ticket.seq || current.inFlight !== undefined) return;
@@ -270,7 +272,7 @@ export class ZkApiClient {
             const envelope = this.envelope(prepared, "ephemeral-key", { ephemeralKey: prepared.ephemeralKey, requestSignature: { R8: [signature.R8[0], signature.R8[1]], S: signature.S } });
             return this.inFlight(prepared, envelope, request);
         }
-        const tree = await this.sync.sync();
+        const tree = await this.sync.syncUntil(account.leafIndex + 1);
         const ticket = await proveTicket(this.prover, this.options.identity, account, tree, this.binding, this.options.deployment.parameters.treeDepth, hash);
         return this.inFlight(ticket, this.envelope(ticket, "request"), request);
     }

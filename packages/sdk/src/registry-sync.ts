@@ -121,6 +121,20 @@ export class RegistrySync {
         return this.treeInstance;
     }
 
+    /**
+     * Syncs until the tree holds at least `leafCount` leaves (a registration just mined may
+     * not be visible yet to a provider that caches the block number), or fails after `timeoutMs`.
+     */
+    async syncUntil(leafCount: number, timeoutMs = 30_000): Promise<RegistryTree> {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const tree = await this.sync();
+            if (tree.size >= leafCount) return tree;
+            if (Date.now() > deadline) throw new SdkError("CHECKPOINT_MISMATCH", `the registry has ${tree.size} registrations, expected at least ${leafCount}`);
+            await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+    }
+
     private append(registrations: readonly Registration[]): void {
         if (registrations.length === 0) return;
         const onRoot = this.options.onRoot;
