@@ -9,6 +9,8 @@ import {
     chargeCommitment,
     chargeState,
     commitState,
+    EdDSAPoseidonSigner,
+    verifySignature,
     GENESIS_CHECKPOINT,
     Identity,
     nextCheckpoint,
@@ -29,6 +31,8 @@ import {
     verifyStateSignature
 } from "@zk-api-credits/protocol";
 import { LeanIMT } from "@zk-kit/lean-imt";
+import { derivePublicKey as zkKitPublicKey, signMessage as zkKitSign, verifySignature as zkKitVerify } from "@zk-kit/eddsa-poseidon";
+import { randomBytes } from "node:crypto";
 import { poseidon2 } from "poseidon-lite";
 import { TestProvider, DEFAULT_TERMS } from "../helpers/scenario";
 
@@ -103,6 +107,38 @@ describe("Protocol reference (TypeScript)", function () {
             const { J } = STATE_GENERATORS;
             const difference = addPoint(commitState(state, 5n, blinding), mulPointEscalar(J, BABYJUB_SUBORDER - 3n));
             expect(difference).to.deep.equal(commitState(state, 2n, blinding));
+        });
+    });
+
+    describe("# fast arithmetic against the zk-kit reference", function () {
+        it("Should sign exactly as @zk-kit/eddsa-poseidon and verify the same signatures", function () {
+            for (let i = 0; i < 12; i++) {
+                const key = i % 2 === 0 ? randomBytes(32) : `0x${randomBytes(32).toString("hex")}`;
+                const message = BigInt(`0x${randomBytes(31).toString("hex")}`);
+                const ours = new EdDSAPoseidonSigner(key).signMessage(message);
+                const reference = zkKitSign(key, message);
+                expect(ours).to.deep.equal({ R8: [reference.R8[0], reference.R8[1]], S: reference.S });
+                expect(new EdDSAPoseidonSigner(key).publicKey).to.deep.equal(zkKitPublicKey(key));
+                expect(zkKitVerify(message, ours, zkKitPublicKey(key))).to.equal(true);
+                expect(verifySignature(message, reference, zkKitPublicKey(key))).to.equal(true);
+                expect(verifySignature(message + 1n, reference, zkKitPublicKey(key))).to.equal(false);
+                expect(verifySignature(message, { ...reference, S: reference.S + 1n }, zkKitPublicKey(key))).to.equal(false);
+            }
+        });
+
+        it("Should commit, re-randomise and charge exactly as zk-kit's affine arithmetic does", function () {
+            for (let i = 0; i < 6; i++) {
+                const state = { spent: BigInt(i * 1_000_003), burned: BigInt(i * 7), seq: BigInt(i) };
+                const idc = new Identity().commitment;
+                const blinding = randomScalar();
+                const { G, H, J } = STATE_GENERATORS;
+                const reference = addPoint(addPoint(mulPointEscalar(G, stateValue(state)), mulPointEscalar(J, idc)), mulPointEscalar(H, blinding));
+                expect(commitState(state, idc, blinding)).to.deep.equal(reference);
+                const eta = randomScalar();
+                expect(rerandomiseCommitment(reference, eta)).to.deep.equal(addPoint(reference, mulPointEscalar(H, eta)));
+                const charge = stateValue({ spent: 12_345n, burned: 500n, seq: 1n });
+                expect(chargeCommitment(reference, 12_345n, 500n)).to.deep.equal(addPoint(reference, mulPointEscalar(G, charge)));
+            }
         });
     });
 

@@ -1,4 +1,5 @@
-import { addPoint, inCurve, mulPointEscalar } from "@zk-kit/baby-jubjub";
+import { inCurve } from "@zk-kit/baby-jubjub";
+import { addPoints, mulPublic, mulSecret } from "./babyjub";
 import type { Point } from "@zk-kit/baby-jubjub";
 import {
     AMOUNT_BITS,
@@ -44,14 +45,14 @@ export function commitState(state: AccountState, identityCommitment: bigint, bli
     assertFieldElement(identityCommitment, "identityCommitment");
     assertBits(blinding, BLINDING_BITS, "blinding");
     const { G, H, J } = STATE_GENERATORS;
-    return addPoint(addPoint(mulPointEscalar(G, stateValue(state)), mulPointEscalar(J, identityCommitment)), mulPointEscalar(H, blinding));
+    return addPoints(addPoints(mulSecret(G, stateValue(state)), mulSecret(J, identityCommitment)), mulSecret(H, blinding));
 }
 
 /** C' = C + rerandomiser*H: the same state under a fresh blinding. */
 export function rerandomiseCommitment(commitment: Point<bigint>, rerandomiser: bigint): Point<bigint> {
     assertPoint(commitment, "commitment");
     assertBits(rerandomiser, BLINDING_BITS, "rerandomiser");
-    return addPoint(commitment, mulPointEscalar(STATE_GENERATORS.H, rerandomiser));
+    return addPoints(commitment, mulSecret(STATE_GENERATORS.H, rerandomiser));
 }
 
 /** The blinding of a re-randomised commitment, reduced mod l so it stays below 2^251. */
@@ -71,7 +72,8 @@ export function stateMessage(commitment: Point<bigint>): bigint {
  */
 export function chargeCommitment(shown: Point<bigint>, cost: bigint, penalty: bigint): Point<bigint> {
     assertPoint(shown, "shown state");
-    return addPoint(shown, mulPointEscalar(STATE_GENERATORS.G, stateValue({ spent: cost, burned: penalty, seq: 1n })));
+    // The charge is public (the provider chooses it): variable-time arithmetic is fine here.
+    return addPoints(shown, mulPublic(STATE_GENERATORS.G, stateValue({ spent: cost, burned: penalty, seq: 1n })));
 }
 
 /** The client's view of the same update. */

@@ -1,8 +1,8 @@
 import { keccak256 } from "ethers";
-import { verifySignature } from "@zk-kit/eddsa-poseidon";
 import {
     chargeCommitment,
     decodeTicket,
+    EdDSAPoseidonSigner,
     encodeHeaderValue,
     EnvelopeError,
     ephemeralKeyBinding,
@@ -11,7 +11,7 @@ import {
     RECEIPT_HEADER,
     recoverSecret,
     requestHash,
-    signState
+    verifySignature
 } from "@zk-api-credits/protocol";
 import type { Receipt, RegistryDeployment, TicketEnvelope } from "@zk-api-credits/protocol";
 import { GatewayError } from "./errors";
@@ -76,9 +76,15 @@ function storedToReply(response: StoredResponse): GatewayReply {
  */
 export class PaidRequestHandler {
     private readonly now: () => number;
+    private readonly signer: EdDSAPoseidonSigner;
 
     constructor(private readonly options: PaidRequestOptions) {
         this.now = options.now ?? Date.now;
+        this.signer = new EdDSAPoseidonSigner(options.signingKey);
+        const [x, y] = options.deployment.parameters.providerKey;
+        if (this.signer.publicKey[0] !== x || this.signer.publicKey[1] !== y) {
+            throw new Error("the signing key is not the provider key the registry was deployed with");
+        }
     }
 
     async handle(request: IncomingRequest, serve: (request: IncomingRequest) => Promise<UpstreamResponse>): Promise<GatewayReply> {
@@ -201,7 +207,7 @@ export class PaidRequestHandler {
             }
         }
         const state = chargeCommitment(ticket.rerandomisedState, cost, penalty);
-        const signature = signState(this.options.signingKey, state);
+        const signature = this.signer.signState(state);
         const receipt: Receipt = { version: 1, nullifier: ticket.nullifier, cost, penalty, state, signature };
         const receiptHeader = encodeHeaderValue(receipt);
         const reply: GatewayReply = { status: response.status, headers: { ...response.headers, [RECEIPT_HEADER]: receiptHeader }, body: response.body };

@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { derivePublicKey, signMessage } from "@zk-kit/eddsa-poseidon";
 import { NonceManager } from "ethers";
 import type { ContractRunner, Provider, Signer } from "ethers";
 import { ICreditRegistry__factory, IERC20__factory } from "@zk-api-credits/contracts";
@@ -8,6 +7,7 @@ import { circuitArtifacts } from "@zk-api-credits/circuits";
 import {
     CircuitProver,
     decodeReceipt,
+    EdDSAPoseidonSigner,
     encodeHeaderValue,
     ephemeralKeyBinding,
     ERROR_CODE_HEADER,
@@ -249,7 +249,7 @@ export class ZkApiClient {
         if (account === undefined || account.withdrawal !== undefined || account.inFlight !== undefined) return;
         if (account.prepared?.seq === account.state.seq) return;
         const privateKey = randomBytes(32);
-        const ephemeralKey = derivePublicKey(privateKey);
+        const ephemeralKey = new EdDSAPoseidonSigner(privateKey).publicKey;
         const tree = await this.sync.syncUntil(account.leafIndex + 1);
         const ticket = await proveTicket(this.prover, this.options.identity, account, tree, this.binding, this.options.deployment.parameters.treeDepth, ephemeralKeyBinding(ephemeralKey));
         const current = this.accountRecord;
@@ -268,7 +268,7 @@ export class ZkApiClient {
                 prepared = this.requireAccount().prepared;
                 if (prepared?.seq !== account.state.seq) throw new SdkError("TICKET_IN_FLIGHT", "could not prepare the next ticket");
             }
-            const signature = signMessage(Buffer.from(prepared.ephemeralPrivateKey, "hex"), hash);
+            const signature = new EdDSAPoseidonSigner(Buffer.from(prepared.ephemeralPrivateKey, "hex")).signMessage(hash);
             const envelope = this.envelope(prepared, "ephemeral-key", { ephemeralKey: prepared.ephemeralKey, requestSignature: { R8: [signature.R8[0], signature.R8[1]], S: signature.S } });
             return this.inFlight(prepared, envelope, request);
         }
