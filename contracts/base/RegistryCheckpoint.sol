@@ -11,7 +11,9 @@ abstract contract RegistryCheckpoint is IRegistryCheckpoint {
     /// @inheritdoc IRegistryCheckpoint
     uint256 public immutable capacity;
 
-    uint256 private _leafCount;
+    /// @dev The leaf count plus one: the slot never holds zero, so the first registration pays
+    /// a warm-to-dirty write like every later one (registration gas is flat from the first).
+    uint256 private _leafCountPlusOne = 1;
 
     /// @dev checkpoint after `count` registrations; `_checkpoints[0]` is zero.
     mapping(uint256 count => bytes32 checkpoint) private _checkpoints;
@@ -22,22 +24,22 @@ abstract contract RegistryCheckpoint is IRegistryCheckpoint {
 
     /// @inheritdoc IRegistryCheckpoint
     function leafCount() public view returns (uint256) {
-        return _leafCount;
+        return _leafCountPlusOne - 1;
     }
 
     /// @inheritdoc IRegistryCheckpoint
     function checkpointAt(uint256 count) external view returns (bytes32) {
-        uint256 leaves = _leafCount;
+        uint256 leaves = _leafCountPlusOne - 1;
         if (count > leaves) revert UnknownCheckpoint(count, leaves);
         return _checkpoints[count];
     }
 
     /// @dev Appends one registration; returns its leaf index and the new checkpoint.
     function _appendLeaf(uint256 identityCommitment, uint256 amount) internal returns (uint256 leafIndex, bytes32 checkpoint) {
-        leafIndex = _leafCount;
+        leafIndex = _leafCountPlusOne - 1;
         if (leafIndex == capacity) revert RegistryFull(capacity);
         checkpoint = keccak256(abi.encodePacked(_checkpoints[leafIndex], identityCommitment, amount));
         _checkpoints[leafIndex + 1] = checkpoint;
-        _leafCount = leafIndex + 1;
+        _leafCountPlusOne = leafIndex + 2;
     }
 }
