@@ -80,19 +80,47 @@ export function ephemeralKeyBinding(ephemeralKey: Point<bigint>): bigint {
 }
 
 const hex = (value: bigint): string => `0x${value.toString(16)}`;
+const hexPoint = (point: Point<bigint>): string[] => [hex(point[0]), hex(point[1])];
+const hexSignature = (signature: StateSignature): { R8: string[]; S: string } => ({ R8: hexPoint(signature.R8), S: hex(signature.S) });
+const base64url = (value: object): string => Buffer.from(JSON.stringify(value), "utf8").toString("base64url");
 
-function toJson(value: unknown): unknown {
-    if (typeof value === "bigint") return hex(value);
-    if (Array.isArray(value)) return value.map(toJson);
-    if (value !== null && typeof value === "object") {
-        return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, toJson(v)]));
-    }
-    return value;
+/**
+ * The canonical header value of a ticket: base64url of JSON with exactly the envelope's
+ * fields, in this order, numbers as lower-case 0x hex without leading zeros. Decoding
+ * accepts nothing else, so one ticket has one encoding.
+ */
+export function encodeTicket(ticket: TicketEnvelope): string {
+    return base64url({
+        version: ticket.version,
+        binding: ticket.binding,
+        root: hex(ticket.root),
+        context: hex(ticket.context),
+        rerandomisedState: hexPoint(ticket.rerandomisedState),
+        nullifier: hex(ticket.nullifier),
+        y: hex(ticket.y),
+        x: hex(ticket.x),
+        proof: ticket.proof.map(hex),
+        ...(ticket.binding === "ephemeral-key"
+            ? { ephemeralKey: hexPoint(ticket.ephemeralKey!), requestSignature: hexSignature(ticket.requestSignature!) }
+            : {})
+    });
 }
 
-/** base64url(JSON) with bigints as 0x hex. */
+/** The canonical header value of a receipt (same rules as {@link encodeTicket}). */
+export function encodeReceipt(receipt: Receipt): string {
+    return base64url({
+        version: receipt.version,
+        nullifier: hex(receipt.nullifier),
+        cost: hex(receipt.cost),
+        penalty: hex(receipt.penalty),
+        state: hexPoint(receipt.state),
+        signature: hexSignature(receipt.signature)
+    });
+}
+
+/** The canonical header value of a ticket or a receipt. */
 export function encodeHeaderValue(value: TicketEnvelope | Receipt): string {
-    return Buffer.from(JSON.stringify(toJson(value)), "utf8").toString("base64url");
+    return "proof" in value ? encodeTicket(value) : encodeReceipt(value);
 }
 
 /** A header value or body that does not parse: carries the stable reason code. */
@@ -163,15 +191,21 @@ export function decodeTicket(value: string): TicketEnvelope {
         proof
     };
     if (ticket.binding === "ephemeral-key") {
-        return {
+        return canonical(value, {
             ...ticket,
             ephemeralKey: point(json.ephemeralKey, "ephemeralKey", code),
             requestSignature: signature(json.requestSignature, "requestSignature", code)
-        };
+        });
     }
     if (json.ephemeralKey !== undefined || json.requestSignature !== undefined) {
         throw new EnvelopeError(code, "a request-bound ticket carries no ephemeral key");
     }
+    return canonical(value, ticket);
+}
+
+/** Rejects any encoding of a ticket but the canonical one (no second spelling of one ticket). */
+function canonical(value: string, ticket: TicketEnvelope): TicketEnvelope {
+    if (encodeTicket(ticket) !== value) throw new EnvelopeError("MALFORMED_TICKET", "not the canonical encoding of the ticket");
     return ticket;
 }
 
@@ -179,7 +213,7 @@ export function decodeTicket(value: string): TicketEnvelope {
 export function decodeReceipt(value: string): Receipt {
     const code = "MALFORMED_RECEIPT";
     const json = parseJson(value, code, 4_096);
-    return {
+    const receipt: Receipt = {
         version: 1,
         nullifier: field(json.nullifier, "nullifier", code),
         cost: field(json.cost, "cost", code),
@@ -187,6 +221,8 @@ export function decodeReceipt(value: string): Receipt {
         state: point(json.state, "state", code),
         signature: signature(json.signature, "signature", code)
     };
+    if (encodeReceipt(receipt) !== value) throw new EnvelopeError(code, "not the canonical encoding of the receipt");
+    return receipt;
 }
 
 /** Stable reason codes of the gateway's 4xx answers (docs/http-api.md). */
