@@ -5,6 +5,7 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
+import { decodeReceipt } from "@zk-api-credits/protocol";
 import { SqliteNullifierStore } from "@zk-api-credits/provider";
 import { SdkError } from "@zk-api-credits/sdk";
 import { freePort } from "../../scripts/lib/local-node";
@@ -50,7 +51,7 @@ describe("Gateway crash and client recovery", function () {
 
     before(async function () {
         stack = await startDeployedStack();
-        upstream = await slowUpstream(3_000);
+        upstream = await slowUpstream(Number(process.env.CRASH_UPSTREAM_DELAY_MS ?? 3_000));
         storeFile = path.join(mkdtempSync(path.join(os.tmpdir(), "zkapi-crash-")), "gateway.db");
         port = await freePort();
     });
@@ -103,6 +104,62 @@ describe("Gateway crash and client recovery", function () {
         expect(stats.complete).to.equal(2);
         expect(stats.doubleSpends).to.equal(0);
         user.provider.destroy();
+    });
+
+    it("Should lose no nullifier and strand no client across repeated kill -9 under load", async function () {
+        const CLIENTS = 3;
+        const REQUESTS = 4;
+        const KILLS = 3;
+        const clients = [];
+        for (let c = 0; c < CLIENTS; c++) clients.push(await registeredUser(stack, gateway.url, 7 + c));
+        const receipts = new Map<string, string>();
+        let running = true;
+        const load = clients.map(async (user) => {
+            let client = await user.open();
+            let made = 0;
+            while (made < REQUESTS) {
+                try {
+                    const response = client.account!.inFlight
+                        ? await client.recover()
+                        : await client.fetch("/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body: chatBody(`load ${made}`) });
+                    const receipt = response?.headers.get("zkapi-receipt");
+                    if (receipt) receipts.set(receipt, `${user.identity.commitment}:${made}`);
+                    made = Number(client.balance().requests);
+                } catch (error) {
+                    if (!(error instanceof SdkError)) throw error;
+                    // The gateway is down (or the ticket is still leased): reopen the account from disk, as a restarted client would.
+                    await new Promise((resolve) => setTimeout(resolve, 300));
+                    client = await user.open();
+                }
+            }
+            return client;
+        });
+        const chaos = (async () => {
+            for (let k = 0; k < KILLS && running; k++) {
+                await new Promise((resolve) => setTimeout(resolve, 1_000 + Math.random() * 2_500));
+                await gateway.kill("SIGKILL");
+                await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 500));
+                gateway = await start();
+            }
+        })();
+        const finished = await Promise.all(load);
+        running = false;
+        await chaos;
+        const store = new SqliteNullifierStore(storeFile);
+        for (const client of finished) {
+            expect(client.account!.inFlight).to.equal(undefined);
+            expect(client.balance().requests).to.equal(BigInt(REQUESTS));
+        }
+        const stats = await store.stats();
+        expect(stats.doubleSpends).to.equal(0);
+        for (const receipt of receipts.keys()) {
+            const nullifier = `0x${decodeReceipt(receipt).nullifier.toString(16)}`;
+            const record = await store.get(nullifier);
+            expect(record?.status, `ticket ${nullifier}`).to.equal("complete");
+            expect(record?.receipt).to.equal(receipt);
+        }
+        await store.close();
+        clients.forEach((c) => c.provider.destroy());
     });
 
     it("Should recover a lost response from the store without serving it again", async function () {
