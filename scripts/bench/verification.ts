@@ -35,8 +35,8 @@ import {
     spendPublicSignals
 } from "@zk-api-credits/protocol";
 import type { AccountState, RegistryBinding, SpendWitness, StateSignature, VerificationKey } from "@zk-api-credits/protocol";
-import { Groth16BatchVerifier } from "../../packages/provider/src/batch-verifier";
-import type { Groth16BatchItem } from "../../packages/provider/src/batch-verifier";
+import { Groth16BatchVerifier } from "@zk-api-credits/provider";
+import type { Groth16BatchItem } from "@zk-api-credits/provider";
 import { CACHE_DIR } from "../circuits/config";
 import {
     artifactPaths,
@@ -374,7 +374,7 @@ function report(
         {
             machine,
             config,
-            snarkjsSingle: { ms: snarkjsSingle, proofsPerSecond: 1000 / snarkjsSingle.p50, cpuMsPerProof: snarkjsCpuMsPerProof, samples: undefined },
+            snarkjsSingle: { ms: snarkjsSingle, proofsPerSecond: 1000 / snarkjsSingle.p50, cpuMsPerProof: snarkjsCpuMsPerProof },
             batches: rows.map((row) => ({
                 variant: row.variant,
                 batchSize: row.batchSize,

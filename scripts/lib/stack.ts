@@ -38,6 +38,8 @@ export interface StackOptions {
     readonly chain?: "hardhat" | "anvil";
     /** Overrides of deploy/parameters/local.json. */
     readonly parameters?: Record<string, string | number>;
+    /** A fixed provider key (benchmarks that cache proofs need a reproducible deployment). */
+    readonly providerSigningKey?: string;
     readonly log?: (message: string) => void;
 }
 
@@ -51,7 +53,7 @@ export async function startDeployedStack(options: StackOptions = {}): Promise<De
     const node = options.chain === "anvil" ? await startAnvil() : await startHardhatNode();
     log(`chain: ${node.kind} at ${node.url}`);
     const dir = mkdtempSync(path.join(os.tmpdir(), "zkapi-stack-"));
-    const providerSigningKey = `0x${randomBytes(32).toString("hex")}`;
+    const providerSigningKey = options.providerSigningKey ?? `0x${randomBytes(32).toString("hex")}`;
     const providerKeyFile = path.join(dir, "provider-key.json");
     writeFileSync(providerKeyFile, JSON.stringify({ privateKey: providerSigningKey, publicKey: providerPublicKey(providerSigningKey).map(String) }), { mode: 0o600 });
     const treasury = devWallet(1);

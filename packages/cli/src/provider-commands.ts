@@ -14,7 +14,15 @@ import {
     slashReceiverBinding,
     toSolidityProof
 } from "@zk-api-credits/protocol";
-import { blockPatterns, createGateway, HttpChatUpstream, PostgresNullifierStore, SqliteNullifierStore, allowEverything } from "@zk-api-credits/provider";
+import {
+    allowEverything,
+    blockPatterns,
+    createGateway,
+    HttpChatUpstream,
+    PostgresNullifierStore,
+    SnarkjsTicketVerifier,
+    SqliteNullifierStore
+} from "@zk-api-credits/provider";
 import type { NullifierStore } from "@zk-api-credits/provider";
 import { readFileIfExists, writeFileDurably } from "@zk-api-credits/sdk";
 import { secretFromEnv, walletFromEnv } from "./profile";
@@ -68,6 +76,8 @@ export function providerCommands(program: Command, lifecycle: { keepAlive: boole
         .option("--upstream-key-env <variable>", "environment variable with the upstream API key", "ZKAPI_UPSTREAM_KEY")
         .option("--block <pattern...>", "policy: request bodies matching any of these regular expressions are violations")
         .option("--lease-ms <ms>", "how long a replica owns a ticket it serves", "120000")
+        .option("--verifier <kind>", "batch (concurrent proofs checked together) or single (snarkjs, one by one)", "batch")
+        .option("--batch-window-ms <ms>", "how long the batch verifier gathers concurrent proofs", "2")
         .option("--body-limit <bytes>", "largest request body", "1048576")
         .option("--log-level <level>", "info, warn, error", "info")
         .action(
@@ -83,6 +93,8 @@ export function providerCommands(program: Command, lifecycle: { keepAlive: boole
                 upstreamKeyEnv: string;
                 block?: string[];
                 leaseMs: string;
+                verifier: string;
+                batchWindowMs: string;
                 bodyLimit: string;
                 logLevel: string;
             }) => {
@@ -102,6 +114,8 @@ export function providerCommands(program: Command, lifecycle: { keepAlive: boole
                     upstream: options.upstream ? new HttpChatUpstream({ url: options.upstream, apiKey: process.env[options.upstreamKeyEnv] }) : undefined,
                     policy: options.block ? blockPatterns(options.block.map((p) => new RegExp(p, "i"))) : allowEverything,
                     leaseMs: Number(options.leaseMs),
+                    verifier: options.verifier === "single" ? new SnarkjsTicketVerifier(circuitArtifacts("spend-20").verificationKey) : undefined,
+                    batchWindowMs: Number(options.batchWindowMs),
                     bodyLimit: Number(options.bodyLimit),
                     logger: { level: options.logLevel }
                 });

@@ -16,7 +16,7 @@ import { perTokenPrice } from "./pricing";
 import type { PriceFunction } from "./pricing";
 import { RecentRoots } from "./roots";
 import type { NullifierStore } from "./store/types";
-import { SnarkjsTicketVerifier } from "./ticket-verifier";
+import { BatchTicketVerifier } from "./batch-verifier";
 import type { TicketVerifier } from "./ticket-verifier";
 import { LocalEchoModel } from "./upstream";
 import type { ChatUpstream, UpstreamResponse } from "./upstream";
@@ -34,7 +34,10 @@ export interface GatewayOptions {
     readonly upstream?: ChatUpstream;
     readonly price?: PriceFunction;
     readonly policy?: PolicyCheck;
+    /** Proof verifier; defaults to the batch verifier (concurrent tickets checked together). */
     readonly verifier?: TicketVerifier;
+    /** How long the default batch verifier waits to gather concurrent tickets. */
+    readonly batchWindowMs?: number;
     readonly slashProver?: CircuitProver;
     /** Largest request body accepted (413 BODY_TOO_LARGE above). */
     readonly bodyLimit?: number;
@@ -77,11 +80,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const metrics = new GatewayMetrics();
     const roots = new RecentRoots({ deployment: options.deployment, provider: options.provider });
     await roots.refresh();
+    const batchVerifier =
+        options.verifier === undefined
+            ? new BatchTicketVerifier(circuitArtifacts("spend-20").verificationKey, { windowMs: options.batchWindowMs ?? 2 })
+            : undefined;
+    await batchVerifier?.ready();
     const handler = new PaidRequestHandler({
         deployment: options.deployment,
         signingKey: options.signingKey,
         store: options.store,
-        verifier: options.verifier ?? new SnarkjsTicketVerifier(circuitArtifacts("spend-20").verificationKey),
+        verifier: options.verifier ?? batchVerifier!,
         roots,
         price: options.price ?? perTokenPrice(DEFAULT_CHAT_PRICE),
         policy: options.policy ?? allowEverything,
@@ -186,6 +194,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
             await watcher?.stop();
             await worker?.stop();
             await app.close();
+            await batchVerifier?.close();
         }
     };
 }

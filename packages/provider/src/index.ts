@@ -12,3 +12,4 @@ export * from "./paid-request";
 export * from "./chain/chain-worker";
 export * from "./chain/withdrawal-watcher";
 export * from "./gateway";
+export * from "./batch-verifier";

@@ -1,0 +1,448 @@
+import { expect } from "chai";
+import { randomBytes } from "node:crypto";
+import { getCurveFromName } from "ffjavascript";
+import type { Bn128Engine } from "ffjavascript";
+import { groth16 } from "snarkjs";
+import {
+    flattenSpendSignals,
+    GENESIS_STATE,
+    packProof,
+    randomFieldElement,
+    SNARK_SCALAR_FIELD,
+    spendInputs,
+    spendPublicSignals,
+    unpackProof
+} from "@zk-api-credits/protocol";
+import type { AccountState, ProofWithSignals, TicketEnvelope, VerificationKey } from "@zk-api-credits/protocol";
+import { BatchTicketVerifier, Groth16BatchVerifier, verifyBatch } from "@zk-api-credits/provider";
+import type { Groth16BatchItem } from "@zk-api-credits/provider";
+import { prover } from "../helpers/provers";
+import { spendWitness, testAccount, TestProvider } from "../helpers/scenario";
+
+/** The BN254 base field (proof coordinates must be below it). */
+const FIELD_P = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+const R = SNARK_SCALAR_FIELD;
+
+/** A proof in verifier order (packProof) with its signals, as a ticket carries them. */
+interface Item {
+    proof: bigint[];
+    publicSignals: bigint[];
+}
+
+const clone = (item: Item): Item => ({ proof: [...item.proof], publicSignals: [...item.publicSignals] });
+
+/** snarkjs' verdict on one item (the single-proof reference the gateway uses today). */
+async function snarkjsVerdict(vkey: VerificationKey, item: Item): Promise<boolean> {
+    return groth16.verify(vkey, item.publicSignals.map(String), unpackProof(item.proof));
+}
+
+// The randomised batch verifier (packages/provider/src/batch-verifier.ts) on real Spend(20)
+// proofs: valid batches pass, every kind of tampering is caught and pinpointed while the rest
+// of the batch is accepted, and every verdict equals snarkjs' single-proof verdict (except
+// where documented: non-canonical point encodings, which snarkjs reduces and accepts).
+describe("Batch Groth16 verifier", function () {
+    this.timeout(30 * 60_000);
+
+    let vkey: VerificationKey;
+    let curve: Bn128Engine;
+    /** A verifier of the test's own, to read its counters. */
+    let engine: Groth16BatchVerifier;
+    let valid: Item[] = [];
+    let originals: ProofWithSignals[] = [];
+
+    // ---------------------------------------------------------------- point helpers (test side)
+
+    const g1 = (x: bigint, y: bigint): Uint8Array => curve.G1.fromObject([x, y, 1n]);
+    const g1Words = (point: Uint8Array): [bigint, bigint] => {
+        const [x, y] = curve.G1.toObject(curve.G1.toAffine(point));
+        return [x!, y!];
+    };
+    /** B from packed words (b.x1, b.x0, b.y1, b.y0 at 2..5). */
+    const g2 = (w: readonly bigint[]): Uint8Array => curve.G2.fromObject([[w[3]!, w[2]!], [w[5]!, w[4]!], [1n, 0n]]);
+    const g2Words = (point: Uint8Array): [bigint, bigint, bigint, bigint] => {
+        const [x, y] = curve.G2.toObject(curve.G2.toAffine(point));
+        return [x![1]!, x![0]!, y![1]!, y![0]!];
+    };
+    const randomBelowP = (): bigint => BigInt(`0x${randomBytes(32).toString("hex")}`) % FIELD_P;
+
+    /** A point of the twist E'(Fp2) with a nonzero component outside G2: [r]·(random twist point). */
+    function cofactorPoint(): Uint8Array {
+        const { F2, G2 } = curve;
+        for (;;) {
+            const x = F2.fromObject([randomBelowP(), randomBelowP()]);
+            const rhs = F2.add(F2.mul(F2.square(x), x), G2.b);
+            if (!F2.isSquare(rhs)) continue;
+            const point = new Uint8Array(2 * F2.n8);
+            point.set(x);
+            point.set(F2.sqrt(rhs), F2.n8);
+            expect(G2.isValid(point)).to.equal(true);
+            const torsion = G2.timesScalar(point, R);
+            if (!G2.isZero(torsion)) return torsion;
+        }
+    }
+
+    /** Π e(A_i, B_i) · e(−N·α, β) · e(−Σ L_i, γ) · e(−Σ C_i, δ) = 1: the UNWEIGHTED batch a naive verifier would check. */
+    async function naiveSumAccepts(items: readonly Item[]): Promise<boolean> {
+        const { G1, G2 } = curve;
+        const key = (name: string): string[] => vkey[name] as string[];
+        const key2 = (name: string): bigint[][] => (vkey[name] as string[][]).map((c) => c.map(BigInt));
+        const ic = (vkey.IC as string[][]).map((p) => G1.fromObject(p.map(BigInt)));
+        const args: Uint8Array[] = [];
+        let sumL = G1.zero;
+        let sumC = G1.zero;
+        for (const item of items) {
+            args.push(g1(item.proof[0]!, item.proof[1]!), curve.G2.toAffine(g2(item.proof)));
+            sumL = G1.add(sumL, ic[0]!);
+            item.publicSignals.forEach((s, j) => (sumL = G1.add(sumL, G1.timesScalar(ic[j + 1]!, s))));
+            sumC = G1.add(sumC, g1(item.proof[6]!, item.proof[7]!));
+        }
+        const alpha = G1.fromObject(key("vk_alpha_1").map(BigInt));
+        args.push(G1.toAffine(G1.neg(G1.timesScalar(alpha, BigInt(items.length)))), G2.fromObject(key2("vk_beta_2")));
+        args.push(G1.toAffine(G1.neg(sumL)), G2.fromObject(key2("vk_gamma_2")));
+        args.push(G1.toAffine(G1.neg(sumC)), G2.fromObject(key2("vk_delta_2")));
+        return curve.pairingEq(...args);
+    }
+
+    /** Our verdicts, snarkjs' verdicts, and the check that they agree (except at `laxInSnarkjs`). */
+    async function verifyBoth(items: readonly Item[], laxInSnarkjs: readonly number[] = []): Promise<boolean[]> {
+        const ours = await engine.verify(items);
+        expect(ours).to.have.length(items.length);
+        for (let i = 0; i < items.length; i++) {
+            const reference = await snarkjsVerdict(vkey, items[i]!);
+            if (laxInSnarkjs.includes(i)) {
+                expect(reference, `snarkjs on item ${i}`).to.equal(true);
+                expect(ours[i], `item ${i}`).to.equal(false);
+            } else {
+                expect(ours[i], `item ${i}: batch verifier vs snarkjs`).to.equal(reference);
+            }
+        }
+        return ours;
+    }
+
+    const expectOnlyRejected = (verdicts: readonly boolean[], rejected: readonly number[]): void => {
+        expect(verdicts).to.deep.equal(verdicts.map((_, i) => !rejected.includes(i)));
+    };
+
+    // ---------------------------------------------------------------- fixtures
+
+    before(async function () {
+        const spend = prover("spend-20");
+        vkey = spend.verificationKey;
+        curve = await getCurveFromName("bn128", true);
+        engine = await Groth16BatchVerifier.create(vkey);
+        // 16 proofs with varied public signals: 2 providers (contexts), 4 accounts (roots,
+        // states, nullifiers), fresh re-randomisers and random request bindings x.
+        const providers = [new TestProvider(), new TestProvider()];
+        const states: AccountState[] = [GENESIS_STATE, { spent: 12_345n, burned: 500n, seq: 7n }, { spent: 1n, burned: 0n, seq: 1n }, { spent: 99n, burned: 1n, seq: 42n }];
+        const accounts = states.map((state, k) => ({
+            provider: providers[k % 2]!,
+            account: testAccount(providers[k % 2]!, state, { others: 3 + 2 * k, position: k })
+        }));
+        for (let i = 0; i < 16; i++) {
+            const { provider, account } = accounts[i % accounts.length]!;
+            const witness = spendWitness(account, provider.binding(), randomFieldElement());
+            const result = await spend.prove(spendInputs(witness));
+            expect(result.publicSignals).to.deep.equal(flattenSpendSignals(spendPublicSignals(witness)));
+            originals.push(result);
+        }
+        valid = originals.map(({ proof, publicSignals }) => ({ proof: packProof(proof), publicSignals: [...publicSignals] }));
+        expect(new Set(valid.map((v) => v.publicSignals.join())).size).to.equal(16);
+        expect(new Set(valid.map((v) => v.publicSignals[0])).size).to.be.greaterThan(1); // several roots
+        expect(new Set(valid.map((v) => v.publicSignals[1])).size).to.equal(2); // two contexts
+    });
+
+    // ---------------------------------------------------------------- valid batches
+
+    describe("# valid proofs", function () {
+        it("Should accept a batch of 16 valid proofs, as snarkjs does", async function () {
+            expect(await verifyBoth(valid)).to.deep.equal(valid.map(() => true));
+        });
+
+        it("Should accept snarkjs' proof objects as well as packed proofs", async function () {
+            const verdicts = await verifyBatch(vkey, originals);
+            expect(verdicts).to.deep.equal(originals.map(() => true));
+        });
+
+        it("Should accept every batch size from 1 to 16 and answer [] for an empty batch", async function () {
+            expect(await verifyBatch(vkey, [])).to.deep.equal([]);
+            for (const size of [1, 2, 3, 5, 8, 13]) {
+                const start = size % valid.length;
+                const batch = Array.from({ length: size }, (_, k) => valid[(start + k) % valid.length]!);
+                expect(await verifyBatch(vkey, batch), `size ${size}`).to.deep.equal(batch.map(() => true));
+            }
+        });
+
+        it("Should accept the same valid proof twice in one batch", async function () {
+            expect(await verifyBatch(vkey, [valid[0]!, valid[0]!, valid[1]!])).to.deep.equal([true, true, true]);
+        });
+
+        it("Should give the same verdicts with a Miller group smaller than the batch", async function () {
+            const small = await Groth16BatchVerifier.create(vkey, { millerGroup: 3, yieldEvery: 2 });
+            expect(await small.verify(valid)).to.deep.equal(valid.map(() => true));
+            const batch = valid.map(clone);
+            batch[10]!.publicSignals[6] = (batch[10]!.publicSignals[6]! + 1n) % R;
+            expectOnlyRejected(await small.verify(batch), [10]);
+            await small.close();
+        });
+    });
+
+    // ---------------------------------------------------------------- one tampered proof
+
+    describe("# one tampered proof is pinpointed, the others are accepted", function () {
+        interface Tamper {
+            readonly name: string;
+            /** Changes item in place. */
+            readonly apply: (item: Item) => void;
+            /** Where it must be caught: the per-proof point and signal checks, or the pairing check. */
+            readonly caughtBy: "checks" | "pairing";
+            /** snarkjs accepts this encoding (it reduces coordinates mod p); we reject it. */
+            readonly laxInSnarkjs?: boolean;
+        }
+        const tampers: Tamper[] = [
+            {
+                name: "A replaced by another curve point (A + G1)",
+                caughtBy: "pairing",
+                apply: (item) => item.proof.splice(0, 2, ...g1Words(curve.G1.add(g1(item.proof[0]!, item.proof[1]!), curve.G1.g)))
+            },
+            {
+                name: "C replaced by another curve point (C + G1)",
+                caughtBy: "pairing",
+                apply: (item) => item.proof.splice(6, 2, ...g1Words(curve.G1.add(g1(item.proof[6]!, item.proof[7]!), curve.G1.g)))
+            },
+            {
+                name: "B replaced by another G2 point (B + G2)",
+                caughtBy: "pairing",
+                apply: (item) => item.proof.splice(2, 4, ...g2Words(curve.G2.add(g2(item.proof), curve.G2.g)))
+            },
+            { name: "a public signal changed (x + 1)", caughtBy: "pairing", apply: (item) => (item.publicSignals[6] = (item.publicSignals[6]! + 1n) % R) },
+            { name: "a public signal changed (root)", caughtBy: "pairing", apply: (item) => (item.publicSignals[0] = randomFieldElement()) },
+            { name: "a non-canonical public signal (nullifier + r, same residue)", caughtBy: "checks", apply: (item) => (item.publicSignals[4] = item.publicSignals[4]! + R) },
+            { name: "A off the curve (A.y + 1)", caughtBy: "checks", apply: (item) => (item.proof[1] = (item.proof[1]! + 1n) % FIELD_P) },
+            { name: "C off the curve (C.x + 1)", caughtBy: "checks", apply: (item) => (item.proof[6] = (item.proof[6]! + 1n) % FIELD_P) },
+            { name: "B off the twist (B.y0 + 1)", caughtBy: "checks", apply: (item) => (item.proof[5] = (item.proof[5]! + 1n) % FIELD_P) },
+            {
+                name: "B on the twist but outside the prime-order subgroup (B + T, T = [r]P)",
+                caughtBy: "checks",
+                apply: (item) => {
+                    const tampered = curve.G2.add(g2(item.proof), cofactorPoint());
+                    expect(curve.G2.isValid(tampered)).to.equal(true);
+                    expect(curve.G2.isZero(curve.G2.timesScalar(tampered, R))).to.equal(false);
+                    item.proof.splice(2, 4, ...g2Words(tampered));
+                }
+            },
+            { name: "A at infinity (0, 0)", caughtBy: "checks", apply: (item) => item.proof.splice(0, 2, 0n, 0n) },
+            { name: "A with a non-canonical coordinate (A.x + p)", caughtBy: "checks", apply: (item) => (item.proof[0] = item.proof[0]! + FIELD_P), laxInSnarkjs: true },
+            { name: "B with a non-canonical coordinate (B.x1 + p)", caughtBy: "checks", apply: (item) => (item.proof[2] = item.proof[2]! + FIELD_P), laxInSnarkjs: true }
+        ];
+
+        tampers.forEach((tamper, t) => {
+            it(`Should reject only the proof with ${tamper.name}`, async function () {
+                const bad = (3 + 5 * t) % valid.length;
+                const batch = valid.map(clone);
+                tamper.apply(batch[bad]!);
+                const before = engine.stats;
+                const verdicts = await verifyBoth(batch, tamper.laxInSnarkjs ? [bad] : []);
+                expectOnlyRejected(verdicts, [bad]);
+                // Rejected by the per-proof checks BEFORE any combination, or by the pairing check.
+                const after = engine.stats;
+                expect(after.malformed - before.malformed, "rejected by the point/signal checks").to.equal(tamper.caughtBy === "checks" ? 1 : 0);
+                expect(after.invalid - before.invalid, "rejected by the pairing check").to.equal(tamper.caughtBy === "pairing" ? 1 : 0);
+            });
+        });
+
+        it("Should reject a proof at every position of the batch", async function () {
+            for (const bad of [0, 7, 15]) {
+                const batch = valid.map(clone);
+                batch[bad]!.publicSignals[5] = (batch[bad]!.publicSignals[5]! + 1n) % R;
+                expectOnlyRejected(await verifyBatch(vkey, batch), [bad]);
+            }
+        });
+    });
+
+    // ---------------------------------------------------------------- several bad proofs
+
+    describe("# several bad proofs", function () {
+        it("Should reject two proofs whose signals are swapped, which an unweighted sum would accept", async function () {
+            const batch = valid.map(clone);
+            const [i, j] = [3, 9];
+            [batch[i]!.publicSignals, batch[j]!.publicSignals] = [batch[j]!.publicSignals, batch[i]!.publicSignals];
+            expect(await naiveSumAccepts(batch), "the naive sum is fooled").to.equal(true);
+            expectOnlyRejected(await verifyBoth(batch), [i, j]);
+        });
+
+        it("Should reject two proofs whose C errors cancel (C + D, C − D), which an unweighted sum would accept", async function () {
+            const batch = valid.map(clone);
+            const [i, j] = [4, 11];
+            const d = curve.G1.timesScalar(curve.G1.g, randomFieldElement());
+            batch[i]!.proof.splice(6, 2, ...g1Words(curve.G1.add(g1(batch[i]!.proof[6]!, batch[i]!.proof[7]!), d)));
+            // (add(C, −D), not sub(C, D): ffjavascript's sub(affine, Jacobian) returns D − C.)
+            batch[j]!.proof.splice(6, 2, ...g1Words(curve.G1.add(g1(batch[j]!.proof[6]!, batch[j]!.proof[7]!), curve.G1.neg(d))));
+            expect(await naiveSumAccepts(batch), "the naive sum is fooled").to.equal(true);
+            expect(await naiveSumAccepts(valid), "the naive sum accepts valid proofs").to.equal(true);
+            expectOnlyRejected(await verifyBoth(batch), [i, j]);
+        });
+
+        it("Should pinpoint several different bad proofs in one batch", async function () {
+            const batch = valid.map(clone);
+            batch[1]!.publicSignals[2] = (batch[1]!.publicSignals[2]! + 1n) % R;
+            batch[6]!.proof[1] = (batch[6]!.proof[1]! + 1n) % FIELD_P;
+            batch[12]!.proof.splice(2, 4, ...g2Words(curve.G2.add(g2(batch[12]!.proof), curve.G2.g)));
+            batch[13]!.publicSignals[0] = batch[13]!.publicSignals[0]! + R;
+            expectOnlyRejected(await verifyBoth(batch), [1, 6, 12, 13]);
+        });
+
+        it("Should reject every proof of an all-bad batch", async function () {
+            const batch = valid.map((item) => {
+                const bad = clone(item);
+                bad.publicSignals[6] = (bad.publicSignals[6]! + 1n) % R;
+                return bad;
+            });
+            expect(await verifyBatch(vkey, batch)).to.deep.equal(batch.map(() => false));
+        });
+
+        it("Should reject a proof presented with another proof's statement (same A, B, C, other signals)", async function () {
+            const batch = valid.map(clone);
+            batch[2] = { proof: [...valid[8]!.proof], publicSignals: [...valid[2]!.publicSignals] };
+            expectOnlyRejected(await verifyBoth(batch), [2]);
+        });
+    });
+
+    // ---------------------------------------------------------------- the G2 subgroup test
+
+    describe("# G2 subgroup membership", function () {
+        it("Should let every G2 point through to the pairing and stop every twist point outside G2 (ground truth [r]B = O)", async function () {
+            const { G2 } = curve;
+            const inG2: Item[] = [];
+            const outside: Item[] = [];
+            for (let k = 0; k < 8; k++) {
+                const b = G2.timesScalar(G2.g, randomFieldElement());
+                expect(G2.isZero(G2.timesScalar(b, R))).to.equal(true);
+                const wrong = clone(valid[k]!);
+                wrong.proof.splice(2, 4, ...g2Words(b));
+                inG2.push(wrong);
+                const off = G2.add(b, cofactorPoint());
+                expect(G2.isValid(off)).to.equal(true);
+                expect(G2.isZero(G2.timesScalar(off, R))).to.equal(false);
+                const bad = clone(valid[k]!);
+                bad.proof.splice(2, 4, ...g2Words(off));
+                outside.push(bad);
+            }
+            const torsion = clone(valid[8]!);
+            torsion.proof.splice(2, 4, ...g2Words(cofactorPoint())); // a point of the cofactor part only
+            outside.push(torsion);
+            const before = engine.stats;
+            const all = [...inG2, ...outside];
+            expect(await verifyBoth(all)).to.deep.equal(all.map(() => false));
+            const after = engine.stats;
+            expect(after.invalid - before.invalid, "in G2: past the checks, refused by the pairing").to.equal(inG2.length);
+            expect(after.malformed - before.malformed, "outside G2: refused by the checks").to.equal(outside.length);
+        });
+    });
+
+    // ---------------------------------------------------------------- malformed input and fuzzing
+
+    describe("# malformed input", function () {
+        it("Should reject wrong shapes without throwing", async function () {
+            const base = valid[0]!;
+            const malformed: Groth16BatchItem[] = [
+                { proof: base.proof.slice(0, 7), publicSignals: base.publicSignals },
+                { proof: base.proof, publicSignals: base.publicSignals.slice(0, 6) },
+                { proof: base.proof, publicSignals: [...base.publicSignals, 1n] },
+                { proof: base.proof, publicSignals: [...base.publicSignals.slice(0, 6), -1n] },
+                { proof: [...base.proof.slice(0, 7), -1n], publicSignals: base.publicSignals },
+                { proof: { ...originals[0]!.proof, pi_a: [originals[0]!.proof.pi_a[0]!, originals[0]!.proof.pi_a[1]!, "2"] }, publicSignals: base.publicSignals },
+                { proof: { ...originals[0]!.proof, pi_c: ["0x1", "2", "1"] }, publicSignals: base.publicSignals }
+            ];
+            const verdicts = await verifyBatch(vkey, [...malformed, valid[1]!, valid[2]!]);
+            expect(verdicts).to.deep.equal([...malformed.map(() => false), true, true]);
+        });
+
+        it("Should agree with snarkjs on random single-word corruptions", async function () {
+            const batch = valid.map(clone);
+            const corrupted: number[] = [];
+            for (let i = 0; i < batch.length; i += 2) {
+                const item = batch[i]!;
+                const word = (i * 7) % 15;
+                if (word < 8) item.proof[word] = randomBelowP();
+                else item.publicSignals[word - 8] = randomFieldElement();
+                corrupted.push(i);
+            }
+            expectOnlyRejected(await verifyBoth(batch), corrupted);
+        });
+    });
+
+    // ---------------------------------------------------------------- the ticket verifier
+
+    describe("# BatchTicketVerifier", function () {
+        const ticketOf = (item: Item): TicketEnvelope => {
+            const [root, context, cx, cy, nullifier, y, x] = item.publicSignals as [bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+            return { version: 1, binding: "request", root, context, rerandomisedState: [cx, cy], nullifier, y, x, proof: item.proof };
+        };
+
+        it("Should verify concurrent tickets as one batch and reject only the bad one", async function () {
+            const verifier = new BatchTicketVerifier(vkey, { windowMs: 5 });
+            await verifier.ready();
+            const tickets = valid.map((item) => ticketOf(item));
+            const bad = clone(valid[5]!);
+            bad.publicSignals[4] = (bad.publicSignals[4]! + 1n) % R;
+            tickets[5] = ticketOf(bad);
+            const verdicts = await Promise.all(tickets.map((ticket) => verifier.verify(ticket)));
+            expectOnlyRejected(verdicts, [5]);
+            expect(verifier.stats.batches).to.equal(1);
+            expect(verifier.stats.proofs).to.equal(16);
+            expect(verifier.stats.invalid).to.equal(1);
+            expect(verifier.stats.bisections).to.equal(1);
+            await verifier.close();
+            await verifier.verify(tickets[0]!).then(
+                () => expect.fail("a closed verifier must refuse tickets"),
+                (error: Error) => expect(error.message).to.match(/closed/)
+            );
+        });
+
+        it("Should split a full queue into batches of maxBatch", async function () {
+            const verifier = new BatchTicketVerifier(vkey, { windowMs: 1_000, maxBatch: 5 });
+            const verdicts = await Promise.all(valid.map((item) => verifier.verify(ticketOf(item))));
+            expect(verdicts).to.deep.equal(valid.map(() => true));
+            expect(verifier.stats.batches).to.equal(4); // 5 + 5 + 5 + 1
+            await verifier.close();
+        });
+
+        it("Should answer a lone ticket after the window, and sequential tickets one batch each", async function () {
+            const verifier = new BatchTicketVerifier(vkey);
+            expect(await verifier.verify(ticketOf(valid[0]!))).to.equal(true);
+            expect(await verifier.verify(ticketOf(valid[1]!))).to.equal(true);
+            const bad = clone(valid[2]!);
+            bad.proof[7] = (bad.proof[7]! + 1n) % FIELD_P;
+            expect(await verifier.verify(ticketOf(bad))).to.equal(false);
+            expect(verifier.stats.batches).to.equal(3);
+            expect(verifier.stats.malformed).to.equal(1);
+            await verifier.close();
+        });
+
+        it("Should reject a ticket with a non-canonical signal and accept the others of its batch", async function () {
+            const verifier = new BatchTicketVerifier(vkey, { windowMs: 5 });
+            const bad = ticketOf(valid[3]!);
+            const tickets = [ticketOf(valid[0]!), { ...bad, nullifier: bad.nullifier + R }, ticketOf(valid[1]!)];
+            expect(await Promise.all(tickets.map((ticket) => verifier.verify(ticket)))).to.deep.equal([true, false, true]);
+            await verifier.close();
+        });
+
+        it("Should refuse a malformed verification key at construction", function () {
+            expect(() => new BatchTicketVerifier({ ...vkey, IC: (vkey.IC as unknown[]).slice(1) })).to.throw(/IC/);
+            expect(() => new BatchTicketVerifier({ ...vkey, vk_beta_2: [["1", "2"], ["3"], ["1", "0"]] })).to.throw(/vk_beta_2/);
+            expect(() => new BatchTicketVerifier({ ...vkey, protocol: "plonk" } as unknown as VerificationKey)).to.throw(/groth16/);
+        });
+
+        it("Should refuse a verification key whose points are not on the curve when the engine is built", async function () {
+            const verifier = new BatchTicketVerifier({ ...vkey, vk_alpha_1: ["1", "3", "1"] });
+            await verifier.ready().then(
+                () => expect.fail("an off-curve α must be refused"),
+                (error: Error) => expect(error.message).to.match(/vk_alpha_1 is not on the curve/)
+            );
+            await verifier.verify(ticketOf(valid[0]!)).then(
+                () => expect.fail("no ticket is accepted with a broken key"),
+                (error: Error) => expect(error.message).to.match(/vk_alpha_1/)
+            );
+        });
+    });
+});
