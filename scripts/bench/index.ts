@@ -13,7 +13,9 @@ import { machineInfo, machineMarkdown, REPORT_DIR, ROOT } from "./common";
 
 const BENCHMARKS = [
     { name: "circuits", command: ["npx", "ts-node", "--transpile-only", "scripts/bench/circuits.ts"] },
-    { name: "gas", command: ["npx", "hardhat", "run", "scripts/bench/gas.ts"] }
+    { name: "gas", command: ["npx", "hardhat", "run", "scripts/bench/gas.ts"] },
+    { name: "verification", command: ["npx", "ts-node", "--transpile-only", "scripts/bench/verification.ts"] },
+    { name: "gateway", command: ["npx", "ts-node", "--transpile-only", "scripts/bench/gateway.ts"] }
 ] as const;
 
 function main(): number {
