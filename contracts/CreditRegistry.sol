@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {PoseidonT3} from "poseidon-solidity/PoseidonT3.sol";
@@ -63,11 +62,7 @@ contract CreditRegistry is ICreditRegistry, RegistryCheckpoint, DepositCustody, 
     /// @param config The registry's parameters, each validated (see {ICreditRegistry-RegistryConfig}).
     constructor(
         RegistryConfig memory config
-    )
-        RegistryCheckpoint(_validTreeDepth(config.treeDepth))
-        DepositCustody(config.token, config.treasury)
-        Ownable(config.owner)
-    {
+    ) RegistryCheckpoint(_validTreeDepth(config.treeDepth)) DepositCustody(config.token, config.treasury) Ownable(config.owner) {
         if (address(config.token).code.length == 0) revert InvalidToken(address(config.token));
         if (config.treasury == address(0)) revert InvalidTreasury(config.treasury);
         if (!BabyJubjub.isValidPublicKey(config.providerKeyX, config.providerKeyY)) {
@@ -103,9 +98,10 @@ contract CreditRegistry is ICreditRegistry, RegistryCheckpoint, DepositCustody, 
         minimumDeposit = minimum;
 
         uint256 registryScope = PoseidonT3.hash([block.chainid, uint256(uint160(address(this)))]);
-        uint256 terms = uint256(config.maxCost) |
-            (uint256(config.policyPenalty) << AMOUNT_BITS) |
-            (uint256(config.reserveBps) << (2 * AMOUNT_BITS));
+        uint256 terms =
+            uint256(config.maxCost) |
+                (uint256(config.policyPenalty) << AMOUNT_BITS) |
+                (uint256(config.reserveBps) << (2 * AMOUNT_BITS));
         scope = registryScope;
         context = PoseidonT5.hash([registryScope, config.providerKeyX, config.providerKeyY, terms]);
     }
@@ -284,7 +280,8 @@ contract CreditRegistry is ICreditRegistry, RegistryCheckpoint, DepositCustody, 
     ) private view returns (DepositRecord memory record) {
         record = _deposits[identityCommitment];
         if (record.status != DepositStatus.Withdrawing) revert UnexpectedDepositStatus(identityCommitment, record.status);
-        if (withdrawalCommitments[identityCommitment] != _hashRequest(request)) revert WithdrawalRequestMismatch(identityCommitment);
+        if (withdrawalCommitments[identityCommitment] != _hashRequest(request))
+            revert WithdrawalRequestMismatch(identityCommitment);
     }
 
     function _hashRequest(WithdrawalRequest calldata request) private pure returns (bytes32) {

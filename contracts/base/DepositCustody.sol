@@ -52,9 +52,13 @@ abstract contract DepositCustody is IDepositCustody, ReentrancyGuardTransient {
         if (toTreasury == 0 && toBurn == 0) revert NothingToSweep();
         _pendingTreasuryPlusOne = 1;
         _pendingBurnPlusOne = 1;
-        emit Swept(treasury, toTreasury, toBurn);
-        _pay(treasury, toTreasury);
-        _pay(BURN_ADDRESS, toBurn);
+        // Each leg on its own: a token that refuses one recipient must not freeze the other's funds.
+        bool treasuryPaid = toTreasury != 0 && _token.trySafeTransfer(treasury, toTreasury);
+        bool burnPaid = toBurn != 0 && _token.trySafeTransfer(BURN_ADDRESS, toBurn);
+        if (!treasuryPaid && !burnPaid) revert SweepRefused(toTreasury, toBurn);
+        if (!treasuryPaid) _pendingTreasuryPlusOne += uint128(toTreasury);
+        if (!burnPaid) _pendingBurnPlusOne += uint128(toBurn);
+        emit Swept(treasury, treasuryPaid ? toTreasury : 0, burnPaid ? toBurn : 0);
     }
 
     /// @dev Takes `amount` from `from` and checks that exactly `amount` arrived.

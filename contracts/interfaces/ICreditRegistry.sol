@@ -146,7 +146,12 @@ interface ICreditRegistry is IRegistryCheckpoint, IDepositCustody {
     );
 
     /// @notice A withdrawal was shown stale (its ticket was spent) and the deposit went to the treasury.
-    event WithdrawalChallenged(uint256 indexed identityCommitment, uint256 indexed nullifier, address indexed challenger, uint256 amount);
+    event WithdrawalChallenged(
+        uint256 indexed identityCommitment,
+        uint256 indexed nullifier,
+        address indexed challenger,
+        uint256 amount
+    );
 
     /// @notice A withdrawal was paid out.
     event WithdrawalFinalized(
@@ -181,7 +186,11 @@ interface ICreditRegistry is IRegistryCheckpoint, IDepositCustody {
     /// @param identityCommitment The deposit to withdraw.
     /// @param request The claimed final state and the recipient.
     /// @param proof A Withdraw proof with public signals (idc, nullifier, context, spent, burned, recipient).
-    function requestWithdrawal(uint256 identityCommitment, WithdrawalRequest calldata request, Groth16Proof calldata proof) external;
+    function requestWithdrawal(
+        uint256 identityCommitment,
+        WithdrawalRequest calldata request,
+        Groth16Proof calldata proof
+    ) external;
 
     /// @notice Shows that a pending withdrawal claimed a stale state: its ticket was spent.
     /// @dev The Spend proof must carry the withdrawal's nullifier and this registry's context;

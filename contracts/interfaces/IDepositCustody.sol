@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-
 /// @title IDepositCustody
 /// @notice Custody of the deposits in one ERC-20 token. The provider's revenue and the burned
 /// penalties accrue inside the registry and are paid out by a permissionless sweep, so that a
@@ -10,6 +8,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 interface IDepositCustody {
     error DepositTransferMismatch(uint256 expected, uint256 received);
     error NothingToSweep();
+    error SweepRefused(uint256 toTreasury, uint256 toBurn);
 
     /// @notice Accrued provider revenue and burned funds were paid out.
     event Swept(address indexed treasury, uint256 toTreasury, uint256 burned);
@@ -27,6 +26,7 @@ interface IDepositCustody {
     function pendingBurn() external view returns (uint256);
 
     /// @notice Pays the accrued revenue to the treasury and the accrued penalties to the burn
-    /// address. Anyone may call it.
+    /// address. Anyone may call it. Each leg is paid on its own: one the token refuses stays
+    /// pending (reverts with SweepRefused only if the token refuses both).
     function sweep() external;
 }

@@ -9,6 +9,7 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 contract FeeOnTransferToken is ERC20 {
     constructor() ERC20("Fee On Transfer", "FOT") {}
 
+    /// @notice Mints `amount` to `to`; anyone may call it.
     function mint(address to, uint256 amount) external {
         _mint(to, amount);
     }
