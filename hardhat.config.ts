@@ -5,7 +5,7 @@ import "@nomicfoundation/hardhat-toolbox";
 import "./deploy/tasks";
 
 // The compiler comes from the exactly pinned `solc` npm package, never from the network:
-// Hardhat would otherwise download the compiler list from binaries.soliditylang.org.
+// Hardhat would otherwise try to download its compiler list from the Solidity website.
 const SOLC_VERSION = "0.8.28";
 
 subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }) => {
