@@ -1,5 +1,5 @@
 /** Names of the built circuit instances. */
-export type CircuitName = "spend-20" | "withdraw" | "slash";
+export type CircuitName = "spend-32" | "fold-2" | "withdraw-2-8" | "slash";
 
 /** Where a circuit's proving artifacts are. */
 export interface CircuitArtifactPaths {

@@ -3,7 +3,7 @@
 const path = require("node:path");
 
 const ARTIFACTS_DIR = path.join(__dirname, "artifacts");
-const CIRCUITS = ["spend-20", "withdraw", "slash"];
+const CIRCUITS = ["spend-32", "fold-2", "withdraw-2-8", "slash"];
 
 function circuitArtifacts(name) {
     if (!CIRCUITS.includes(name)) throw new RangeError(`unknown circuit ${name}; known: ${CIRCUITS.join(", ")}`);

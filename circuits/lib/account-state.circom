@@ -5,54 +5,70 @@ include "babyjub.circom";
 include "escalarmulfix.circom";
 include "constants.circom";
 
-// Opening of an account state commitment (a Pedersen commitment on Baby Jubjub):
-//     C = v*G + identityCommitment*J + blinding*H,  v = spent*2^144 + burned*2^48 + seq
-// Proves: spent < 2^96, burned < 2^96, seq < 2^48, blinding < 2^251, so v < 2^240 < l and
-// the opening is unique; C is bound to the identity (J term), so a signed state of one
-// identity is useless to another.
-// The caller may use spent, burned and seq as range-checked values.
-template AccountStateCommitment() {
-    signal input spent, burned, seq, identityCommitment, blinding;
+// The identity term of every commitment of an account: idc*J.
+// Proves: `point` = identityCommitment * J, with identityCommitment decomposed strictly
+// (Num2Bits_strict: its bits are the canonical ones, < p).
+// The caller supplies the identity commitment it computed from the secret.
+template IdentityPoint() {
+    signal input identityCommitment;
+    signal output point[2];
+
+    signal bits[254] <== Num2Bits_strict()(identityCommitment);
+    point <== EscalarMulFix(254, STATE_GENERATOR_J())(bits);
+}
+
+// A Pedersen commitment of an account value, bound to an identity:
+//     C = v*G + idc*J + blinding*H,  v = high*2^144 + mid*2^48 + low
+// used for a base state (high, mid, low) = (spent, burned, f) and for a charge
+// (cost, penalty, i): a charge is the ticket commitment plus (cost*2^144 + penalty*2^48)*G.
+// Proves: high < 2^96, mid < 2^96, low < 2^48, blinding < 2^251, so v < 2^240 < l and
+// the opening is unique. The caller must pass identityPoint = idc*J of the prover's own
+// identity (IdentityPoint), and may use high, mid and low as range-checked values.
+template AccountCommitment() {
+    signal input high, mid, low, identityPoint[2], blinding;
     signal output commitment[2];
 
     var AMOUNT = AMOUNT_BITS();
-    var SEQ = SEQ_BITS();
+    var INDEX = INDEX_BITS();
 
-    signal seqBits[SEQ] <== Num2Bits(SEQ)(seq);
-    signal burnedBits[AMOUNT] <== Num2Bits(AMOUNT)(burned);
-    signal spentBits[AMOUNT] <== Num2Bits(AMOUNT)(spent);
+    signal lowBits[INDEX] <== Num2Bits(INDEX)(low);
+    signal midBits[AMOUNT] <== Num2Bits(AMOUNT)(mid);
+    signal highBits[AMOUNT] <== Num2Bits(AMOUNT)(high);
 
-    // The bits of v, least significant first: seq | burned | spent.
-    signal valueBits[STATE_VALUE_BITS()];
-    for (var i = 0; i < SEQ; i++) {
-        valueBits[i] <== seqBits[i];
+    // The bits of v, least significant first: low | mid | high.
+    signal valueBits[COMMITTED_VALUE_BITS()];
+    for (var i = 0; i < INDEX; i++) {
+        valueBits[i] <== lowBits[i];
     }
     for (var i = 0; i < AMOUNT; i++) {
-        valueBits[SEQ + i] <== burnedBits[i];
-        valueBits[SEQ + AMOUNT + i] <== spentBits[i];
+        valueBits[INDEX + i] <== midBits[i];
+        valueBits[INDEX + AMOUNT + i] <== highBits[i];
     }
-
-    signal identityBits[254] <== Num2Bits_strict()(identityCommitment);
     signal blindingBits[BLINDING_BITS()] <== Num2Bits(BLINDING_BITS())(blinding);
 
-    signal valuePoint[2] <== EscalarMulFix(STATE_VALUE_BITS(), STATE_GENERATOR_G())(valueBits);
-    signal identityPoint[2] <== EscalarMulFix(254, STATE_GENERATOR_J())(identityBits);
+    signal valuePoint[2] <== EscalarMulFix(COMMITTED_VALUE_BITS(), STATE_GENERATOR_G())(valueBits);
     signal blindingPoint[2] <== EscalarMulFix(BLINDING_BITS(), STATE_GENERATOR_H())(blindingBits);
 
-    signal boundValue[2];
-    (boundValue[0], boundValue[1]) <== BabyAdd()(valuePoint[0], valuePoint[1], identityPoint[0], identityPoint[1]);
-    (commitment[0], commitment[1]) <== BabyAdd()(boundValue[0], boundValue[1], blindingPoint[0], blindingPoint[1]);
+    signal bound[2];
+    (bound[0], bound[1]) <== BabyAdd()(valuePoint[0], valuePoint[1], identityPoint[0], identityPoint[1]);
+    (commitment[0], commitment[1]) <== BabyAdd()(bound[0], bound[1], blindingPoint[0], blindingPoint[1]);
 }
 
-// Re-randomisation of a state commitment: out = commitment + rerandomiser*H.
-// Proves: out commits to the same (v, identity) as `commitment`, with blinding
-// increased by rerandomiser (< 2^251). The caller must supply a commitment it opened.
-template AccountStateRerandomise() {
-    signal input commitment[2], rerandomiser;
-    signal output out[2];
+// The commitment of ticket `index`: T = index*G + idc*J + blinding*H, a charge with
+// cost = penalty = 0. It hides the index and the identity (blinding is the client's secret).
+// Proves: index < 2^48, blinding < 2^251 and T as above. The caller passes identityPoint
+// = idc*J of the prover's own identity and binds `index` to the ticket's nullifier.
+template TicketCommitment() {
+    signal input index, identityPoint[2], blinding;
+    signal output commitment[2];
 
-    signal bits[BLINDING_BITS()] <== Num2Bits(BLINDING_BITS())(rerandomiser);
-    signal offset[2] <== EscalarMulFix(BLINDING_BITS(), STATE_GENERATOR_H())(bits);
+    signal indexBits[INDEX_BITS()] <== Num2Bits(INDEX_BITS())(index);
+    signal blindingBits[BLINDING_BITS()] <== Num2Bits(BLINDING_BITS())(blinding);
 
-    (out[0], out[1]) <== BabyAdd()(commitment[0], commitment[1], offset[0], offset[1]);
+    signal indexPoint[2] <== EscalarMulFix(INDEX_BITS(), STATE_GENERATOR_G())(indexBits);
+    signal blindingPoint[2] <== EscalarMulFix(BLINDING_BITS(), STATE_GENERATOR_H())(blindingBits);
+
+    signal bound[2];
+    (bound[0], bound[1]) <== BabyAdd()(indexPoint[0], indexPoint[1], identityPoint[0], identityPoint[1]);
+    (commitment[0], commitment[1]) <== BabyAdd()(bound[0], bound[1], blindingPoint[0], blindingPoint[1]);
 }

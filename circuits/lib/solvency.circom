@@ -4,19 +4,22 @@ include "bitify.circom";
 include "comparators.circom";
 include "constants.circom";
 
-// Solvency with reserve: whatever the next request costs (at most maxCost, plus
-// policyPenalty if it breaks the terms), the reserve stays untouched:
-//     spent + burned + maxCost + policyPenalty <= deposit - floor(deposit * reserveBps / 10000)
-// Proves that, without wrapping: deposit < 2^96 is checked here and the floor division is
-// exact (deposit * reserveBps = reserve * 10000 + remainder, remainder < 10000).
-// The caller must range-check spent, burned < 2^96 (AccountStateCommitment) and
-// maxCost, policyPenalty < 2^96, reserveBps <= 10000 (RegistryTerms).
-template Solvency() {
-    signal input deposit, spent, burned, maxCost, policyPenalty, reserveBps;
+// Solvency with reserve: every ticket not yet folded into the base is reserved at its worst
+// case (maxCost, plus policyPenalty if it breaks the terms), so however the open tickets
+// are charged, the reserve stays untouched:
+//     spent + burned + openTickets * (maxCost + policyPenalty) <= deposit - floor(deposit * reserveBps / 10000)
+// Proves that, without wrapping: deposit < 2^96 is checked here, the floor division is exact
+// (deposit * reserveBps = reserve * 10000 + remainder, remainder < 10000) and
+// openTickets < 2^OPEN_BITS is checked here.
+// The caller must range-check spent, burned < 2^96 (AccountCommitment) and maxCost,
+// policyPenalty < 2^96, reserveBps <= 10000 (RegistryTerms).
+template Solvency(OPEN_BITS) {
+    signal input deposit, spent, burned, openTickets, maxCost, policyPenalty, reserveBps;
 
     var AMOUNT = AMOUNT_BITS();
 
     _ = Num2Bits(AMOUNT)(deposit);
+    _ = Num2Bits(OPEN_BITS)(openTickets);
 
     signal reserve <-- (deposit * reserveBps) \ BPS_DENOMINATOR();
     signal remainder <-- (deposit * reserveBps) % BPS_DENOMINATOR();
@@ -30,8 +33,10 @@ template Solvency() {
     signal spendable <== deposit - reserve;
     _ = Num2Bits(AMOUNT)(spendable);
 
-    // Each of the four summands is < 2^96, so the total is < 2^98.
-    signal total <== spent + burned + maxCost + policyPenalty;
-    signal solvent <== LessEqThan(AMOUNT + 2)([total, spendable]);
+    // spent + burned < 2^97 and openTickets * (maxCost + policyPenalty) < 2^(OPEN_BITS + 97),
+    // so the total is < 2^(OPEN_BITS + 98).
+    signal reserved <== openTickets * (maxCost + policyPenalty);
+    signal total <== spent + burned + reserved;
+    signal solvent <== LessEqThan(AMOUNT + 2 + OPEN_BITS)([total, spendable]);
     solvent === 1;
 }

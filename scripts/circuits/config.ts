@@ -21,6 +21,8 @@ export interface CircuitsConfig {
     /** npm package -> folder inside it holding .circom files. */
     readonly libraries: Readonly<Record<string, string>>;
     readonly devBeacon: { readonly hash: string; readonly iterationsExp: number };
+    /** SHA-256 of the committed development powers of tau (circuits/ptau), checked before use. */
+    readonly devPtauSha256?: string;
     readonly circuits: readonly CircuitConfig[];
 }
 

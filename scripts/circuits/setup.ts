@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import path from "node:path";
 import { powersOfTau, r1cs as r1csInfo, zKey } from "snarkjs";
 import { getCurveFromName } from "ffjavascript";
-import { CACHE_DIR, packageDir } from "./config";
+import { CACHE_DIR, packageDir, relative as relativeToRoot, ROOT } from "./config";
 import type { CircuitConfig, CircuitsConfig } from "./config";
 import { sha256, sha256File } from "./hashing";
 
@@ -36,17 +36,34 @@ export function ptauIdentity(source: PtauSource, fileHash?: string): string {
         : `ceremony:sha256=${fileHash ?? "?"}`;
 }
 
+/** Where the development powers of tau is committed (it stands in for a public phase-1 file). */
+export function committedDevPtau(power: number): string {
+    return path.join(ROOT, "circuits/ptau", `insecure-dev-${power}.ptau`);
+}
+
 /**
  * The deterministic development powers of tau: a fresh accumulator with one beacon
  * contribution, prepared for phase 2. INSECURE: anyone can recompute its toxic waste.
- * Cached under .cache/ptau; about 6 minutes for 2^14 on a 2-core machine.
+ * The committed copy (circuits/ptau) is used when its SHA-256 is the one recorded in
+ * circuits.json; otherwise (or with `fresh`) it is generated into the cache: about 15 minutes
+ * for 2^15 on a 2-core machine.
  */
 export async function devPtau(
     config: CircuitsConfig,
     log: (message: string) => void,
-    cacheDir: string = CACHE_DIR
+    cacheDir: string = CACHE_DIR,
+    fresh = false
 ): Promise<string> {
     const power = config.ptauPower;
+    const committed = committedDevPtau(power);
+    if (!fresh && existsSync(committed)) {
+        const hash = await sha256File(committed);
+        if (hash === config.devPtauSha256) {
+            log(`ptau: insecure dev powers of tau 2^${power} (committed, sha256 ${hash.slice(0, 12)})`);
+            return committed;
+        }
+        log(`ptau: ${relativeToRoot(committed)} has sha256 ${hash.slice(0, 12)}, not the recorded ${String(config.devPtauSha256).slice(0, 12)}: regenerating`);
+    }
     const dir = path.join(cacheDir, "ptau");
     const final = path.join(dir, `insecure-dev-${power}-${sha256(JSON.stringify(config.devBeacon)).slice(0, 12)}.ptau`);
     if (existsSync(final)) {
@@ -59,7 +76,7 @@ export async function devPtau(
     const curve = await getCurveFromName("bn128");
     const initial = `${final}.0000`;
     const beacon = `${final}.beacon`;
-    log(`ptau: generating the INSECURE development powers of tau 2^${power} (about 6 min for 2^14 on 2 cores)`);
+    log(`ptau: generating the INSECURE development powers of tau 2^${power} (about 15 min for 2^15 on 2 cores)`);
     await powersOfTau.newAccumulator(curve, power, initial, logger);
     await powersOfTau.beacon(initial, beacon, "zk-api-credits insecure dev beacon", config.devBeacon.hash, config.devBeacon.iterationsExp, logger);
     log("ptau: preparing phase 2");

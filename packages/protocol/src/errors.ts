@@ -7,7 +7,8 @@ export type ProtocolErrorCode =
     | "MISSING_SIGNATURE"
     | "INSOLVENT"
     | "LEAF_NOT_FOUND"
-    | "TREE_TOO_DEEP";
+    | "TREE_TOO_DEEP"
+    | "CHECKPOINT_MISMATCH";
 
 /** An input that the protocol rejects, with a stable code for programs to branch on. */
 export class ProtocolError extends Error {

@@ -1,6 +1,7 @@
+import { TAGS } from "./constants";
+import { ProtocolError } from "./errors";
 import { assertFieldElement, SNARK_SCALAR_FIELD } from "./field";
 import { poseidon } from "./hash";
-import { ProtocolError } from "./errors";
 
 /** One point of a ticket's line, as a provider sees it in a request. */
 export interface RlnShare {
@@ -23,17 +24,25 @@ function inverse(a: bigint): bigint {
     return result;
 }
 
-/** The slope and nullifier of ticket `seq`: slope = Poseidon(k, scope, seq), nullifier = Poseidon(slope). */
-export function ticketNullifier(secret: bigint, scope: bigint, seq: bigint): { slope: bigint; nullifier: bigint } {
-    const slope = poseidon([secret, scope, seq]);
+/** The slope and nullifier of ticket `index`: slope = Poseidon(k, scope, index), nullifier = Poseidon(slope). */
+export function ticketNullifier(secret: bigint, scope: bigint, index: bigint): { slope: bigint; nullifier: bigint } {
+    const slope = poseidon([secret, scope, index]);
     return { slope, nullifier: poseidon([slope]) };
 }
 
-/** The share of ticket `seq` for request binding x: y = k + slope * x. */
-export function rlnShare(secret: bigint, scope: bigint, seq: bigint, x: bigint): RlnShare & { nullifier: bigint } {
+/** The share of ticket `index` for request binding x: y = k + slope * x. */
+export function rlnShare(secret: bigint, scope: bigint, index: bigint, x: bigint): RlnShare & { nullifier: bigint } {
     assertFieldElement(x, "x");
-    const { slope, nullifier } = ticketNullifier(secret, scope, seq);
+    const { slope, nullifier } = ticketNullifier(secret, scope, index);
     return { x, y: mod(secret + slope * x), nullifier };
+}
+
+/**
+ * The fold nullifier of base `folded`: F = Poseidon(TAG_FOLD, k, scope, folded). The gateway
+ * records it when it signs the next base, so every base is folded forward once.
+ */
+export function foldNullifier(secret: bigint, scope: bigint, folded: bigint): bigint {
+    return poseidon([TAGS.fold, secret, scope, folded]);
 }
 
 /**

@@ -4,10 +4,10 @@ import type { Point } from "@zk-kit/baby-jubjub";
 import { addPoints, mulPublic, mulSecret, samePoint } from "./babyjub";
 import { BABYJUB_SUBORDER, isFieldElement } from "./field";
 import { poseidon } from "./hash";
-import { stateMessage } from "./state";
+import { TAGS } from "./constants";
 
 /** An EdDSA-Poseidon signature on Baby Jubjub (circomlib's EdDSAPoseidonVerifier format). */
-export interface StateSignature {
+export interface Signature {
     readonly R8: Point<bigint>;
     readonly S: bigint;
 }
@@ -54,7 +54,7 @@ export class EdDSAPoseidonSigner {
     }
 
     /** Signs a field element. */
-    signMessage(message: bigint): StateSignature {
+    signMessage(message: bigint): Signature {
         const nonce = blake512(Buffer.concat([this.prefix, bigIntToLe32(message)]));
         const r = leToBigInt(nonce) % BABYJUB_SUBORDER;
         const R8 = mulSecret(Base8, r);
@@ -62,9 +62,14 @@ export class EdDSAPoseidonSigner {
         return { R8, S: (r + hm * this.scalar) % BABYJUB_SUBORDER };
     }
 
-    /** Signs a state commitment: EdDSA-Poseidon over Poseidon(C.x, C.y). */
-    signState(commitment: Point<bigint>): StateSignature {
-        return this.signMessage(stateMessage(commitment));
+    /** Signs a base state commitment for the registry with `context` (base tag). */
+    signBase(context: bigint, commitment: Point<bigint>): Signature {
+        return this.signMessage(baseMessage(context, commitment));
+    }
+
+    /** Signs a charge for the registry with `context` (charge tag). */
+    signCharge(context: bigint, charge: Point<bigint>): Signature {
+        return this.signMessage(chargeMessage(context, charge));
     }
 }
 
@@ -73,29 +78,64 @@ export function providerPublicKey(privateKey: ProviderPrivateKey): Point<bigint>
     return new EdDSAPoseidonSigner(privateKey).publicKey;
 }
 
-/** The provider signs a state commitment (derives the key each call: keep a signer when signing often). */
-export function signState(privateKey: ProviderPrivateKey, commitment: Point<bigint>): StateSignature {
-    return new EdDSAPoseidonSigner(privateKey).signState(commitment);
-}
-
 /**
  * Checks an EdDSA-Poseidon signature of `message` as circomlib's verifier does:
  * S < l and S·B8 = R8 + Poseidon(R8, A, message)·(8·A). `longLivedKey` caches a window table
  * for the key (the provider's); leave it false for one-time keys.
  */
-export function verifySignature(message: bigint, signature: StateSignature, publicKey: Point<bigint>, longLivedKey = false): boolean {
-    const points = [signature.R8, publicKey];
-    if (!points.every((p) => isFieldElement(p[0]) && isFieldElement(p[1]) && inCurve(p))) return false;
+export function verifySignature(message: bigint, signature: Signature, publicKey: Point<bigint>, longLivedKey = false): boolean {
+    if (!isSafePublicKey(publicKey)) return false;
+    const R8 = signature.R8;
+    if (!isFieldElement(R8[0]) || !isFieldElement(R8[1]) || !inCurve(R8)) return false;
     if (signature.S < 0n || signature.S >= BABYJUB_SUBORDER || !isFieldElement(message)) return false;
     const hm = poseidon([signature.R8[0], signature.R8[1], publicKey[0], publicKey[1], message]);
-    const eightA = mulPublic(publicKey, 8n, false);
+    const eightA = cofactorMultiple(publicKey);
     const left = mulPublic(Base8, signature.S);
     const right = addPoints(signature.R8, mulPublic(eightA, hm, longLivedKey));
     return samePoint(left, right);
 }
 
-/** Checks a provider signature on a state commitment (the client does this on every response). */
-export function verifyStateSignature(commitment: Point<bigint>, signature: StateSignature, providerKey: Point<bigint>): boolean {
-    if (!isFieldElement(commitment[0]) || !isFieldElement(commitment[1]) || !inCurve(commitment)) return false;
-    return verifySignature(stateMessage(commitment), signature, providerKey, true);
+/** The message of a base signature: Poseidon(TAG_BASE, context, C.x, C.y). */
+export function baseMessage(context: bigint, commitment: Point<bigint>): bigint {
+    return poseidon([TAGS.base, context, commitment[0], commitment[1]]);
+}
+
+/** The message of a charge signature: Poseidon(TAG_CHARGE, context, Δ.x, Δ.y). */
+export function chargeMessage(context: bigint, charge: Point<bigint>): bigint {
+    return poseidon([TAGS.charge, context, charge[0], charge[1]]);
+}
+
+function isPoint(point: Point<bigint>): boolean {
+    return isFieldElement(point[0]) && isFieldElement(point[1]) && inCurve(point);
+}
+
+/** 8*A, computed by three doublings (works for points outside the prime-order subgroup). */
+function cofactorMultiple(point: Point<bigint>): Point<bigint> {
+    const twice = addPoints(point, point);
+    const four = addPoints(twice, twice);
+    return addPoints(four, four);
+}
+
+/**
+ * True if `publicKey` is usable as an EdDSA key: a canonical point of Baby Jubjub whose
+ * cofactor multiple 8*A is not the neutral element. A small-order key (8*A = O) would make
+ * S*B8 = R8 + h*8*A hold for any message with R8 = S*B8: every signature would be valid.
+ * The registry refuses the same keys.
+ */
+export function isSafePublicKey(publicKey: Point<bigint>): boolean {
+    if (!isPoint(publicKey)) return false;
+    const eightA = cofactorMultiple(publicKey);
+    return !(eightA[0] === 0n && eightA[1] === 1n);
+}
+
+/** Checks a provider signature on a base state commitment of the registry with `context`. */
+export function verifyBaseSignature(context: bigint, commitment: Point<bigint>, signature: Signature, providerKey: Point<bigint>): boolean {
+    if (!isPoint(commitment) || !isFieldElement(context)) return false;
+    return verifySignature(baseMessage(context, commitment), signature, providerKey, true);
+}
+
+/** Checks a provider signature on a charge of the registry with `context`. */
+export function verifyChargeSignature(context: bigint, charge: Point<bigint>, signature: Signature, providerKey: Point<bigint>): boolean {
+    if (!isPoint(charge) || !isFieldElement(context)) return false;
+    return verifySignature(chargeMessage(context, charge), signature, providerKey, true);
 }

@@ -1,7 +1,7 @@
 import { LeanIMT } from "@zk-kit/lean-imt";
 import { poseidon } from "./hash";
 import { ProtocolError } from "./errors";
-import { MAX_TREE_DEPTH } from "./constants";
+import { TREE_DEPTH } from "./constants";
 
 /** leaf = Poseidon(idc, deposit). */
 export function registryLeaf(identityCommitment: bigint, deposit: bigint): bigint {
@@ -47,6 +47,21 @@ export class RegistryTree {
         this.tree.insertMany(registrations.map((r) => registryLeaf(r.identityCommitment, r.deposit)));
     }
 
+    /**
+     * Empties the leaf at `index` (a deposit that was withdrawn, slashed or expired): a zero
+     * leaf has no preimage Poseidon(idc, D), so no membership proof can use it any more.
+     */
+    remove(index: number): void {
+        if (this.tree.leaves[index] !== 0n) this.tree.update(index, 0n);
+    }
+
+    /** The leaf at `index` (0 once removed). */
+    leaf(index: number): bigint {
+        const leaf = this.tree.leaves[index];
+        if (leaf === undefined) throw new ProtocolError("LEAF_NOT_FOUND", `no leaf at index ${index}`);
+        return leaf;
+    }
+
     /** The index of a registration's leaf. */
     indexOf(identityCommitment: bigint, deposit: bigint): number {
         const index = this.tree.indexOf(registryLeaf(identityCommitment, deposit));
@@ -56,8 +71,8 @@ export class RegistryTree {
 
     /** A membership proof padded to `maxDepth` siblings for the Spend circuit. */
     merkleProof(index: number, maxDepth: number): MerkleProofInput {
-        if (maxDepth < 1 || maxDepth > MAX_TREE_DEPTH) {
-            throw new ProtocolError("TREE_TOO_DEEP", `maxDepth must be in [1, ${MAX_TREE_DEPTH}]`);
+        if (maxDepth < 1 || maxDepth > TREE_DEPTH) {
+            throw new ProtocolError("TREE_TOO_DEEP", `maxDepth must be in [1, ${TREE_DEPTH}]`);
         }
         const proof = this.tree.generateProof(index);
         if (proof.siblings.length > maxDepth) {
