@@ -2,10 +2,13 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { JsonRpcProvider } from "ethers";
-import { ICreditRegistry__factory } from "@zk-api-credits/contracts";
+import { ERC20__factory, ICreditRegistry__factory } from "@zk-api-credits/contracts";
 import { circuitArtifacts } from "@zk-api-credits/circuits";
+import type { RegistryDeployment } from "@zk-api-credits/protocol";
 import {
     CircuitProver,
+    ERROR_CODE_HEADER,
+    GATEWAY_PATHS,
     identityCommitment,
     parseDeployment,
     providerPublicKey,
@@ -18,12 +21,17 @@ import {
     allowEverything,
     blockPatterns,
     createGateway,
-    HttpChatUpstream,
+    defaultApi,
+    HttpUpstream,
+    PriceTable,
+    upstreamApi,
+    upstreamApiKey,
+    UpstreamRouter,
     PostgresNullifierStore,
-    SnarkjsTicketVerifier,
+    SnarkjsProofVerifier,
     SqliteNullifierStore
 } from "@zk-api-credits/provider";
-import type { NullifierStore } from "@zk-api-credits/provider";
+import type { GatewayApi, NullifierStore, UpstreamsByDialect } from "@zk-api-credits/provider";
 import { readFileIfExists, writeFileDurably } from "@zk-api-credits/sdk";
 import { secretFromEnv, walletFromEnv } from "./profile";
 
@@ -46,6 +54,29 @@ export async function openStore(spec: string): Promise<NullifierStore> {
     throw new Error("--store takes sqlite:<file> or postgres://...");
 }
 
+/**
+ * What the gateway sells: the local echo model (the demo), or the upstreams given on the
+ * command line, at the prices of the price file (token units; the token's decimals respected).
+ */
+function sellingApi(
+    deployment: RegistryDeployment,
+    decimals: number,
+    options: { upstream?: string; anthropicUpstream?: string; ollamaUpstream?: string; pricing?: string; overflow: "cap" | "refuse" }
+): GatewayApi {
+    const terms = { decimals, maxCost: deployment.parameters.maxCost, policyPenalty: deployment.parameters.policyPenalty };
+    const upstreams: UpstreamsByDialect = {
+        ...(options.upstream ? { openai: new HttpUpstream({ dialect: "openai", baseUrl: options.upstream, apiKey: upstreamApiKey("openai") }) } : {}),
+        ...(options.anthropicUpstream ? { anthropic: new HttpUpstream({ dialect: "anthropic", baseUrl: options.anthropicUpstream, apiKey: upstreamApiKey("anthropic") }) } : {}),
+        ...(options.ollamaUpstream ? { ollama: new HttpUpstream({ dialect: "ollama", baseUrl: options.ollamaUpstream, apiKey: upstreamApiKey("ollama") }) } : {})
+    };
+    if (Object.keys(upstreams).length === 0) {
+        if (options.pricing === undefined) return defaultApi(deployment, decimals);
+        throw new Error("--pricing prices an upstream: give --upstream, --anthropic-upstream or --ollama-upstream");
+    }
+    const prices = options.pricing ? PriceTable.load(options.pricing, terms) : PriceTable.uniform(terms, "10", "20");
+    return upstreamApi({ upstream: new UpstreamRouter(upstreams), prices, overflow: options.overflow });
+}
+
 /** zkapi provider keygen|start|stats|slash */
 export function providerCommands(program: Command, lifecycle: { keepAlive: boolean }): void {
     const provider = program.command("provider").description("run a provider: keys, gateway, stats, manual slash");
@@ -64,7 +95,7 @@ export function providerCommands(program: Command, lifecycle: { keepAlive: boole
 
     provider
         .command("start")
-        .description("start the gateway (paid /v1/chat/completions, receipts, health, metrics) and its chain worker")
+        .description("start the gateway (paid API routes, folds, voids, look-ups, registry info, health, metrics) with its withdrawal watcher and chain worker")
         .requiredOption("--deployment <file>", "deployment file of the registry")
         .requiredOption("--key <file>", "provider key file (zkapi provider keygen)")
         .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
@@ -72,30 +103,40 @@ export function providerCommands(program: Command, lifecycle: { keepAlive: boole
         .option("--operator-key-env <variable>", "environment variable with the Ethereum key that sends slashes and challenges", "ZKAPI_OPERATOR_KEY")
         .option("--port <port>", "port", "8787")
         .option("--host <host>", "interface", "127.0.0.1")
-        .option("--upstream <url>", "forward chat completions to this OpenAI-compatible URL (default: the local echo model)")
-        .option("--upstream-key-env <variable>", "environment variable with the upstream API key", "ZKAPI_UPSTREAM_KEY")
+        .option("--upstream <url>", "an OpenAI-compatible base URL to sell (vLLM, Ollama's /v1, llama.cpp, OpenRouter: e.g. http://127.0.0.1:8000/v1); key from ZKAPI_UPSTREAM_API_KEY")
+        .option("--anthropic-upstream <url>", "Anthropic's API base URL (e.g. https://api.anthropic.com); key from ZKAPI_ANTHROPIC_API_KEY")
+        .option("--ollama-upstream <url>", "an Ollama server for its native /api routes (e.g. http://127.0.0.1:11434)")
+        .option("--pricing <file>", "per-model prices (JSON, token units per million tokens; see docs/pricing.md); default: every model at 10 in / 20 out")
+        .option("--overflow <policy>", "a request whose max_tokens costs more than maxCost: cap it to fit, or refuse it", "cap")
         .option("--block <pattern...>", "policy: request bodies matching any of these regular expressions are violations")
-        .option("--lease-ms <ms>", "how long a replica owns a ticket it serves", "120000")
+        .option("--lease-ms <ms>", "how long a replica owns a ticket it serves without renewing (renewed every third of it)", "10000")
         .option("--verifier <kind>", "batch (concurrent proofs checked together) or single (snarkjs, one by one)", "batch")
         .option("--batch-window-ms <ms>", "how long the batch verifier gathers concurrent proofs", "2")
         .option("--body-limit <bytes>", "largest request body", "1048576")
+        .option("--metrics-token-env <variable>", "environment variable with the bearer token for /metrics and stats (they reveal per-request charges)", "ZKAPI_METRICS_TOKEN")
+        .option("--allow-insecure-setup", "accept a deployment made with the development keys on a public test network (never on a mainnet)")
         .option("--log-level <level>", "info, warn, error", "info")
         .action(
             async (options: {
                 deployment: string;
                 key: string;
                 rpc: string;
+                upstream?: string;
+                anthropicUpstream?: string;
+                ollamaUpstream?: string;
+                pricing?: string;
+                overflow: string;
                 store: string;
                 operatorKeyEnv: string;
                 port: string;
                 host: string;
-                upstream?: string;
-                upstreamKeyEnv: string;
                 block?: string[];
                 leaseMs: string;
                 verifier: string;
                 batchWindowMs: string;
                 bodyLimit: string;
+                metricsTokenEnv: string;
+                allowInsecureSetup?: boolean;
                 logLevel: string;
             }) => {
                 const deployment = parseDeployment(readFileSync(options.deployment, "utf8"));
@@ -105,18 +146,23 @@ export function providerCommands(program: Command, lifecycle: { keepAlive: boole
                 }
                 const chain = new JsonRpcProvider(options.rpc, undefined, { staticNetwork: true, pollingInterval: 500 });
                 const operator = process.env[options.operatorKeyEnv] ? walletFromEnv(options.operatorKeyEnv).connect(chain) : undefined;
+                if (options.overflow !== "cap" && options.overflow !== "refuse") throw new Error("--overflow takes cap or refuse");
+                const decimals = Number(await ERC20__factory.connect(deployment.contracts.token, chain).decimals());
                 const gateway = await createGateway({
                     deployment,
+                    api: sellingApi(deployment, decimals, options as { upstream?: string; anthropicUpstream?: string; ollamaUpstream?: string; pricing?: string; overflow: "cap" | "refuse" }),
                     signingKey: key.privateKey,
                     provider: chain,
                     operator,
                     store: await openStore(options.store),
-                    upstream: options.upstream ? new HttpChatUpstream({ url: options.upstream, apiKey: process.env[options.upstreamKeyEnv] }) : undefined,
                     policy: options.block ? blockPatterns(options.block.map((p) => new RegExp(p, "i"))) : allowEverything,
                     leaseMs: Number(options.leaseMs),
-                    verifier: options.verifier === "single" ? new SnarkjsTicketVerifier(circuitArtifacts("spend-20").verificationKey) : undefined,
+                    verifier: options.verifier === "single" ? new SnarkjsProofVerifier(circuitArtifacts("spend-32").verificationKey) : undefined,
+                    foldVerifier: options.verifier === "single" ? new SnarkjsProofVerifier(circuitArtifacts("fold-2").verificationKey) : undefined,
                     batchWindowMs: Number(options.batchWindowMs),
                     bodyLimit: Number(options.bodyLimit),
+                    metricsToken: process.env[options.metricsTokenEnv] || undefined,
+                    allowInsecureSetup: options.allowInsecureSetup === true,
                     logger: { level: options.logLevel }
                 });
                 await gateway.app.listen({ port: Number(options.port), host: options.host });
@@ -124,17 +170,22 @@ export function providerCommands(program: Command, lifecycle: { keepAlive: boole
                 const stop = (): void => void gateway.close().then(() => process.exit(0));
                 process.on("SIGINT", stop);
                 process.on("SIGTERM", stop);
-                if (!operator) gateway.app.log.warn(`no ${options.operatorKeyEnv}: double-spends are detected but not slashed, withdrawals not challenged`);
+                if (!operator) {
+                    gateway.app.log.warn(`no ${options.operatorKeyEnv}: withdrawals are watched and disclosed tickets closed, but double-spends are not slashed and challenges are not sent`);
+                }
             }
         );
 
     provider
         .command("stats")
-        .description("print a running gateway's counters")
+        .description("print a running gateway's counters (needs the metrics token)")
         .option("--url <url>", "gateway URL", "http://127.0.0.1:8787")
-        .action(async (options: { url: string }) => {
-            const stats = await (await fetch(new URL("/zkapi/v1/stats", options.url))).json();
-            console.log(JSON.stringify(stats, null, 2));
+        .option("--metrics-token-env <variable>", "environment variable with the gateway's metrics bearer token", "ZKAPI_METRICS_TOKEN")
+        .action(async (options: { url: string; metricsTokenEnv: string }) => {
+            const token = process.env[options.metricsTokenEnv];
+            const response = await fetch(new URL(GATEWAY_PATHS.stats, options.url), { headers: token ? { authorization: `Bearer ${token}` } : {} });
+            if (!response.ok) throw new Error(`the gateway answered ${response.status} ${response.headers.get(ERROR_CODE_HEADER) ?? ""}: set ${options.metricsTokenEnv}`);
+            console.log(JSON.stringify(await response.json(), null, 2));
         });
 
     provider

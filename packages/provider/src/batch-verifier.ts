@@ -45,9 +45,8 @@ import { readFileSync } from "node:fs";
 import { getCurveFromName } from "ffjavascript";
 import type { Bn128Engine, Bn128WasmExports } from "ffjavascript";
 import type { Groth16Proof } from "snarkjs";
-import type { TicketEnvelope, VerificationKey } from "@zk-api-credits/protocol";
-import { spendSignals } from "./ticket-verifier";
-import type { TicketVerifier } from "./ticket-verifier";
+import type { VerificationKey } from "@zk-api-credits/protocol";
+import type { ProofVerifier } from "./ticket-verifier";
 
 // ---------------------------------------------------------------- BN254 constants
 
@@ -746,12 +745,12 @@ export async function verifyBatch(vkey: VerificationKey, items: readonly Groth16
     return (await engine).verify(items);
 }
 
-// ---------------------------------------------------------------- the ticket verifier
+// ---------------------------------------------------------------- the batching proof verifier
 
-export interface BatchTicketVerifierOptions {
-    /** How long the first ticket of a batch waits for others, in ms (default 2). */
+export interface BatchProofVerifierOptions {
+    /** How long the first proof of a batch waits for others, in ms (default 2). */
     readonly windowMs?: number;
-    /** Most tickets per batch (default 64); a full queue is verified at once. */
+    /** Most proofs per batch (default 64); a full queue is verified at once. */
     readonly maxBatch?: number;
     /** Passed to the engine. */
     readonly engine?: Groth16BatchVerifierOptions;
@@ -764,13 +763,13 @@ interface Pending {
 }
 
 /**
- * A {@link TicketVerifier} that verifies concurrent tickets together: a ticket waits at most
+ * A {@link ProofVerifier} that verifies concurrent proofs (tickets, folds) together: a proof waits at most
  * `windowMs` for others (up to `maxBatch`), then the batch is verified as one randomised
  * pairing-product check on a warm engine. Tickets that arrive while a batch is being
  * verified form the next batch, which starts as soon as the current one ends. An invalid
  * ticket fails alone: the others of its batch are still accepted.
  */
-export class BatchTicketVerifier implements TicketVerifier {
+export class BatchProofVerifier implements ProofVerifier {
     private readonly key: VerificationKey;
     private readonly windowMs: number;
     private readonly maxBatch: number;
@@ -782,7 +781,7 @@ export class BatchTicketVerifier implements TicketVerifier {
     private draining?: Promise<void>;
     private closed = false;
 
-    constructor(verificationKey: string | VerificationKey, options: BatchTicketVerifierOptions = {}) {
+    constructor(verificationKey: string | VerificationKey, options: BatchProofVerifierOptions = {}) {
         this.key = loadKey(verificationKey);
         parseKey(this.key); // fail now on a malformed key
         this.windowMs = Math.max(0, options.windowMs ?? 2);
@@ -790,7 +789,7 @@ export class BatchTicketVerifier implements TicketVerifier {
         this.engineOptions = options.engine ?? {};
     }
 
-    /** Builds the engine now instead of on the first ticket. */
+    /** Builds the engine now instead of on the first proof. */
     async ready(): Promise<void> {
         await this.engine();
     }
@@ -800,21 +799,15 @@ export class BatchTicketVerifier implements TicketVerifier {
         return this.built?.stats ?? { batches: 0, proofs: 0, malformed: 0, invalid: 0, pairingChecks: 0, bisections: 0 };
     }
 
-    verify(ticket: TicketEnvelope): Promise<boolean> {
+    verify(proof: readonly bigint[], publicSignals: readonly bigint[]): Promise<boolean> {
         if (this.closed) return Promise.reject(new Error("the batch verifier is closed"));
-        let signals: bigint[];
-        try {
-            signals = spendSignals(ticket);
-        } catch {
-            return Promise.resolve(false);
-        }
         return new Promise<boolean>((resolve, reject) => {
-            this.queue.push({ item: { proof: ticket.proof, publicSignals: signals }, resolve, reject });
+            this.queue.push({ item: { proof, publicSignals }, resolve, reject });
             this.schedule();
         });
     }
 
-    /** Verifies what is queued, then refuses new tickets. */
+    /** Verifies what is queued, then refuses new proofs. */
     async close(): Promise<void> {
         this.closed = true;
         if (this.timer !== undefined) {

@@ -1,103 +1,171 @@
-import Fastify from "fastify";
+import { timingSafeEqual } from "node:crypto";
+import { Readable } from "node:stream";
+import Fastify, { LogController } from "fastify";
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from "fastify";
 import type { Provider, Signer } from "ethers";
 import { circuitArtifacts } from "@zk-api-credits/circuits";
-import { CircuitProver, ERROR_CODE_HEADER, RECEIPTS_PATH, REGISTRY_PATH, TICKET_HEADER } from "@zk-api-credits/protocol";
+import {
+    assertSetupAllowed,
+    CircuitProver,
+    ERROR_CODE_HEADER,
+    FOLD_SIZE,
+    GATEWAY_PATHS,
+    TICKET_HEADER,
+    TICKET_WINDOW,
+    TREE_DEPTH
+} from "@zk-api-credits/protocol";
 import type { RegistryDeployment } from "@zk-api-credits/protocol";
 import { ChainWorker } from "./chain/chain-worker";
 import { WithdrawalWatcher } from "./chain/withdrawal-watcher";
 import { GatewayError } from "./errors";
+import { FoldHandler } from "./fold-request";
 import { GatewayMetrics } from "./metrics";
 import { errorReply, PaidRequestHandler } from "./paid-request";
-import type { GatewayReply, IncomingRequest } from "./paid-request";
+import type { GatewayReply, IncomingRequest, PaidRoute, ProofAdmission } from "./paid-request";
 import { allowEverything } from "./policy";
 import type { PolicyCheck } from "./policy";
-import { perTokenPrice } from "./pricing";
-import type { PriceFunction } from "./pricing";
-import { RecentRoots } from "./roots";
+import { EpochRoots } from "./roots";
 import type { NullifierStore } from "./store/types";
-import { BatchTicketVerifier } from "./batch-verifier";
-import type { TicketVerifier } from "./ticket-verifier";
-import { LocalEchoModel } from "./upstream";
-import type { ChatUpstream, UpstreamResponse } from "./upstream";
+import { BatchProofVerifier } from "./batch-verifier";
+import { TicketLookup } from "./ticket-lookup";
+import type { ProofVerifier } from "./ticket-verifier";
+import { defaultApi } from "./default-api";
+
+/** A free route (no ticket): models lists, pricing. */
+export interface FreeRoute {
+    readonly method: "GET" | "POST";
+    readonly url: string;
+    handle(request: IncomingRequest): Promise<GatewayReply>;
+}
+
+/** The API a gateway sells: its paid routes (declared in one place) and free ones. */
+export interface GatewayApi {
+    readonly paid: readonly { readonly method: "GET" | "POST" | "PUT" | "DELETE"; readonly url: string; readonly route: PaidRoute }[];
+    readonly free: readonly FreeRoute[];
+    /** Extra fields for GET /zkapi/v2/pricing. */
+    pricing?(): Record<string, unknown>;
+}
 
 export interface GatewayOptions {
     readonly deployment: RegistryDeployment;
     /** The provider's EdDSA signing key (its public key is the registry's providerKey). */
     readonly signingKey: string | Uint8Array;
-    /** Reads the chain: registrations (roots) and withdrawal requests. */
+    /** Reads the chain: epoch roots and withdrawal requests. */
     readonly provider: Provider;
-    /** Sends slash, challenge and violation transactions; without it no chain worker runs. */
+    /** Sends slash, challenge and violation transactions; without it challenges are queued but not sent. */
     readonly operator?: Signer;
     readonly store: NullifierStore;
-    /** Serves /v1/chat/completions; defaults to the deterministic local model. */
-    readonly upstream?: ChatUpstream;
-    readonly price?: PriceFunction;
+    /** The routes sold; defaults to the deterministic local model behind the OpenAI, Anthropic and Ollama routes. */
+    readonly api?: GatewayApi;
     readonly policy?: PolicyCheck;
-    /** Proof verifier; defaults to the batch verifier (concurrent tickets checked together). */
-    readonly verifier?: TicketVerifier;
-    /** How long the default batch verifier waits to gather concurrent tickets. */
+    /** Refuses clients whose proofs keep failing before their next proof is verified (default: none). */
+    readonly admission?: ProofAdmission;
+    /** Spend proof verifier; defaults to the batch verifier (concurrent tickets checked together). */
+    readonly verifier?: ProofVerifier;
+    /** Fold proof verifier; defaults to a batch verifier of the fold-2 key. */
+    readonly foldVerifier?: ProofVerifier;
+    /** How long the default batch verifiers wait to gather concurrent proofs. */
     readonly batchWindowMs?: number;
     readonly slashProver?: CircuitProver;
     /** Largest request body accepted (413 BODY_TOO_LARGE above). */
     readonly bodyLimit?: number;
+    /**
+     * Longest time a client may take to send its request's headers and body (a connection that
+     * trickles them is cut; default 10 s) and to send its headers alone (default 5 s).
+     */
+    readonly requestTimeoutMs?: number;
+    readonly headersTimeoutMs?: number;
     readonly leaseMs?: number;
-    /** Start the chain worker and the withdrawal watcher (default: when an operator is given). */
+    /** Start the withdrawal watcher (default true) and, with an operator, the chain worker. */
     readonly workers?: boolean;
     readonly workerPollMs?: number;
+    /** Bearer token for /metrics and /zkapi/v2/stats (they reveal per-request charges); without it they answer 401. */
+    readonly metricsToken?: string;
+    /** Accept a deployment with the development setup on a non-local chain (refused on mainnets regardless). */
+    readonly allowInsecureSetup?: boolean;
     readonly logger?: FastifyServerOptions["logger"];
+    /** The clock of leases and latencies (tests drive it). */
+    readonly now?: () => number;
 }
 
 /** A running gateway's parts. */
 export interface Gateway {
     readonly app: FastifyInstance;
     readonly handler: PaidRequestHandler;
-    readonly roots: RecentRoots;
+    readonly roots: EpochRoots;
     readonly metrics: GatewayMetrics;
     readonly worker?: ChainWorker;
     readonly watcher?: WithdrawalWatcher;
-    /** Adds a paid route: every request must carry a ticket; `serve` answers it. */
-    paid(method: "GET" | "POST" | "PUT" | "DELETE", url: string, serve: (request: IncomingRequest) => Promise<UpstreamResponse>): void;
+    /** Adds a paid route: every request must carry a ticket. */
+    paid(method: "GET" | "POST" | "PUT" | "DELETE", url: string, route: PaidRoute): void;
     close(): Promise<void>;
 }
 
-/** Default chat pricing in token units: per request, per prompt token, per completion token. */
-export const DEFAULT_CHAT_PRICE = { perRequest: 10n ** 14n, perPromptToken: 10n ** 13n, perCompletionToken: 2n * 10n ** 13n };
-
-function send(reply: FastifyReply, result: GatewayReply): FastifyReply {
+async function send(reply: FastifyReply, result: GatewayReply): Promise<FastifyReply> {
     reply.code(result.status);
-    for (const [name, value] of Object.entries(result.headers)) reply.header(name, value);
-    return reply.send(result.body);
+    for (const [name, value] of Object.entries(result.headers)) {
+        if (name.toLowerCase() !== "content-length" && name.toLowerCase() !== "transfer-encoding") reply.header(name, value);
+    }
+    if (Buffer.isBuffer(result.body)) return reply.send(result.body);
+    return reply.send(Readable.from(result.body, { objectMode: false }));
+}
+
+function sameToken(given: string | undefined, expected: string): boolean {
+    if (given === undefined) return false;
+    const a = Buffer.from(given);
+    const b = Buffer.from(`Bearer ${expected}`);
+    return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**
- * Builds the provider gateway: a Fastify server with the paid OpenAI-compatible
- * /v1/chat/completions, receipts by nullifier, registry info, health and metrics, plus the
- * chain worker (slashes, challenges, violation reports) and the withdrawal watcher. Other
- * paid routes can be added with `paid()`, so it also serves as middleware for an existing API.
+ * Builds the provider gateway: a Fastify server selling the paid routes of `api` for
+ * tickets, the free fold, void and look-up routes, registry info, pricing, health and
+ * (behind a token) metrics, plus the withdrawal watcher (closes disclosed nullifiers and
+ * queues challenges; needs no key) and, with an operator key, the chain worker (slashes,
+ * challenges, violation reports).
  */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+    const { deployment } = options;
+    const decision = assertSetupAllowed({
+        chainId: deployment.chainId,
+        insecureDevelopmentSetup: deployment.insecureDevelopmentSetup,
+        allowInsecureSetup: options.allowInsecureSetup ?? false
+    });
     const metrics = new GatewayMetrics();
-    const roots = new RecentRoots({ deployment: options.deployment, provider: options.provider });
+    const roots = new EpochRoots({ deployment, provider: options.provider });
     await roots.refresh();
-    const batchVerifier =
-        options.verifier === undefined
-            ? new BatchTicketVerifier(circuitArtifacts("spend-20").verificationKey, { windowMs: options.batchWindowMs ?? 2 })
-            : undefined;
-    await batchVerifier?.ready();
+    const windowMs = options.batchWindowMs ?? 2;
+    const spendVerifier = options.verifier === undefined ? new BatchProofVerifier(circuitArtifacts("spend-32").verificationKey, { windowMs }) : undefined;
+    const foldVerifier = options.foldVerifier === undefined ? new BatchProofVerifier(circuitArtifacts("fold-2").verificationKey, { windowMs }) : undefined;
+    await Promise.all([spendVerifier?.ready(), foldVerifier?.ready()]);
     const handler = new PaidRequestHandler({
-        deployment: options.deployment,
+        deployment,
         signingKey: options.signingKey,
         store: options.store,
-        verifier: options.verifier ?? batchVerifier!,
+        verifier: options.verifier ?? spendVerifier!,
         roots,
-        price: options.price ?? perTokenPrice(DEFAULT_CHAT_PRICE),
         policy: options.policy ?? allowEverything,
         metrics,
-        leaseMs: options.leaseMs
+        admission: options.admission,
+        leaseMs: options.leaseMs,
+        now: options.now
     });
-    const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? 1 << 20 });
-    const upstream = options.upstream ?? new LocalEchoModel();
+    const folds = new FoldHandler({ deployment, signingKey: options.signingKey, store: options.store, verifier: options.foldVerifier ?? foldVerifier!, metrics, now: options.now });
+    const lookups = new TicketLookup({ deployment, store: options.store, metrics });
+    const bodyLimit = options.bodyLimit ?? 1 << 20;
+    // No request logging: URLs, nullifiers and client addresses are never written down.
+    const requestTimeout = options.requestTimeoutMs ?? 10_000;
+    const app = Fastify({
+        logger: options.logger ?? false,
+        logController: new LogController({ disableRequestLogging: true }),
+        bodyLimit,
+        requestTimeout,
+        connectionTimeout: 0
+    });
+    // Node checks both timeouts every `connectionsCheckingInterval` (30 s by default): check often.
+    app.server.headersTimeout = Math.min(options.headersTimeoutMs ?? 5_000, requestTimeout);
+    if (decision.warning !== undefined) app.log.warn(decision.warning);
+    const api = options.api ?? defaultApi(deployment);
 
     // Paid requests are bound to their exact bytes: keep every body raw.
     app.removeAllContentTypeParsers();
@@ -107,79 +175,105 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     app.setErrorHandler((error: { code?: string; statusCode?: number; message: string }, request, reply) => {
         if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
             metrics.rejected.inc({ reason: "BODY_TOO_LARGE" });
-            return send(reply, errorReply(new GatewayError(413, "BODY_TOO_LARGE", error.message)));
+            return send(reply, errorReply(new GatewayError(413, "BODY_TOO_LARGE", `the body exceeds ${bodyLimit} bytes`)));
         }
         if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
             metrics.rejected.inc({ reason: "BAD_REQUEST" });
             return send(reply, errorReply(new GatewayError(error.statusCode, "BAD_REQUEST", error.message)));
         }
-        request.log.error({ err: error }, "unexpected gateway error");
+        request.log.error({ err: { message: error.message } }, "unexpected gateway error");
         return reply.code(500).header(ERROR_CODE_HEADER, "INTERNAL").send({ error: { code: "INTERNAL", message: "internal error" } });
     });
 
     const incoming = (request: FastifyRequest): IncomingRequest => {
         const header = request.headers[TICKET_HEADER];
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(request.headers)) if (typeof value === "string") headers[name] = value;
         return {
             method: request.method,
             path: request.url,
             body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
-            ticketHeader: typeof header === "string" ? header : undefined
+            headers,
+            ticketHeader: typeof header === "string" ? header : undefined,
+            client: request.ip
         };
     };
 
-    const paid: Gateway["paid"] = (method, url, serve) => {
-        app.route({ method, url, handler: async (request, reply) => send(reply, await handler.handle(incoming(request), serve)) });
+    const paid: Gateway["paid"] = (method, url, route) => {
+        app.route({ method, url, handler: async (request, reply) => send(reply, await handler.handle(incoming(request), route)) });
     };
-    paid("POST", "/v1/chat/completions", (request) => upstream.complete(request.body));
+    for (const { method, url, route } of api.paid) paid(method, url, route);
+    for (const route of api.free) app.route({ method: route.method, url: route.url, handler: async (request, reply) => send(reply, await route.handle(incoming(request))) });
 
-    app.get(`${RECEIPTS_PATH}/:nullifier`, async (request, reply) => {
-        const { nullifier } = request.params as { nullifier: string };
-        if (!/^0x[0-9a-f]{1,64}$/.test(nullifier)) return send(reply, errorReply(new GatewayError(400, "BAD_REQUEST", "the nullifier is 0x-prefixed lower-case hex")));
-        const record = await options.store.get(nullifier);
-        if (record === undefined || record.status === "withdrawn") return send(reply, errorReply(new GatewayError(404, "RECEIPT_NOT_FOUND", "no ticket with this nullifier")));
-        if (record.status === "pending" || record.response === undefined) {
-            return reply.code(202).header(ERROR_CODE_HEADER, "TICKET_IN_PROGRESS").send({ status: "pending" });
-        }
-        return send(reply, { status: record.response.status, headers: record.response.headers, body: Buffer.from(record.response.body, "base64") });
+    app.post(GATEWAY_PATHS.fold, async (request, reply) => send(reply, await folds.handle(incoming(request).body)));
+    app.post(GATEWAY_PATHS.void, async (request, reply) => send(reply, await handler.handleVoid(incoming(request))));
+    app.post(GATEWAY_PATHS.lookup, async (request, reply) => send(reply, await lookups.handle(incoming(request).body)));
+
+    const { parameters } = deployment;
+    app.get(GATEWAY_PATHS.registry, async () => {
+        const { current, previous } = roots.accepted;
+        return {
+            version: 2,
+            chainId: deployment.chainId.toString(),
+            registry: deployment.contracts.registry,
+            token: deployment.contracts.token,
+            deploymentBlock: deployment.deploymentBlock,
+            context: parameters.context.toString(),
+            providerKey: parameters.providerKey.map(String),
+            maxCost: parameters.maxCost.toString(),
+            policyPenalty: parameters.policyPenalty.toString(),
+            reserveBps: parameters.reserveBps.toString(),
+            ticketWindow: TICKET_WINDOW,
+            foldSize: FOLD_SIZE,
+            treeDepth: TREE_DEPTH,
+            epochBlocks: Number(parameters.epochBlocks),
+            epochs: [current, previous].filter((r) => r !== undefined).map((r) => ({ epoch: r!.epoch, boundary: r!.boundary, root: `0x${r!.root.toString(16)}` })),
+            acceptedRoots: [current, previous].filter((r) => r !== undefined).map((r) => `0x${r!.root.toString(16)}`),
+            paidRoutes: api.paid.map((p) => ({ method: p.method, path: p.url })),
+            freeRoutes: api.free.map((f) => ({ method: f.method, path: f.url })),
+            bodyLimit
+        };
+    });
+    app.get(GATEWAY_PATHS.pricing, async () => ({
+        maxCost: parameters.maxCost.toString(),
+        policyPenalty: parameters.policyPenalty.toString(),
+        ...(api.pricing?.() ?? {})
+    }));
+    app.get("/health", async () => ({ status: "ok" }));
+    const operatorOnly = (request: FastifyRequest, reply: FastifyReply): boolean => {
+        if (options.metricsToken !== undefined && sameToken(request.headers.authorization, options.metricsToken)) return true;
+        void send(reply, errorReply(new GatewayError(401, "UNAUTHORIZED", "metrics and stats reveal per-request charges: send the operator's bearer token")));
+        return false;
+    };
+    app.get("/metrics", async (request, reply) => {
+        if (!operatorOnly(request, reply)) return reply;
+        return reply.header("content-type", metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+    app.get(GATEWAY_PATHS.stats, async (request, reply) => {
+        if (!operatorOnly(request, reply)) return reply;
+        return reply.send(await options.store.stats());
     });
 
-    const { deployment } = options;
-    app.get(REGISTRY_PATH, async () => ({
-        version: 1,
-        chainId: deployment.chainId.toString(),
-        registry: deployment.contracts.registry,
-        token: deployment.contracts.token,
-        deploymentBlock: deployment.deploymentBlock,
-        context: deployment.parameters.context.toString(),
-        providerKey: deployment.parameters.providerKey.map(String),
-        maxCost: deployment.parameters.maxCost.toString(),
-        policyPenalty: deployment.parameters.policyPenalty.toString(),
-        reserveBps: deployment.parameters.reserveBps.toString(),
-        treeDepth: deployment.parameters.treeDepth,
-        bodyLimit: options.bodyLimit ?? 1 << 20
-    }));
-    app.get("/health", async () => ({ status: "ok", registry: deployment.contracts.registry, leafCount: roots.leafCount }));
-    app.get("/metrics", async (_request, reply) => reply.header("content-type", metrics.registry.contentType).send(await metrics.registry.metrics()));
-    app.get("/zkapi/v1/stats", async () => options.store.stats());
-
     const log = (message: string, fields?: Record<string, unknown>): void => app.log.info(fields ?? {}, message);
-    const startWorkers = options.workers ?? options.operator !== undefined;
+    const startWorkers = options.workers ?? true;
     let worker: ChainWorker | undefined;
     let watcher: WithdrawalWatcher | undefined;
     if (startWorkers) {
-        if (options.operator === undefined) throw new Error("the chain worker needs an operator signer");
-        worker = new ChainWorker({
-            deployment,
-            store: options.store,
-            operator: options.operator,
-            slashProver: options.slashProver ?? new CircuitProver(circuitArtifacts("slash")),
-            metrics,
-            pollMs: options.workerPollMs,
-            log
-        });
+        // Watching withdrawals needs no key: disclosed nullifiers are closed in the store either way.
         watcher = new WithdrawalWatcher({ deployment, provider: options.provider, store: options.store, pollMs: options.workerPollMs, log });
-        worker.start();
         watcher.start();
+        if (options.operator !== undefined) {
+            worker = new ChainWorker({
+                deployment,
+                store: options.store,
+                operator: options.operator,
+                slashProver: options.slashProver ?? new CircuitProver(circuitArtifacts("slash")),
+                metrics,
+                pollMs: options.workerPollMs,
+                log
+            });
+            worker.start();
+        }
     }
 
     return {
@@ -194,7 +288,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
             await watcher?.stop();
             await worker?.stop();
             await app.close();
-            await batchVerifier?.close();
+            await spendVerifier?.close();
+            await foldVerifier?.close();
         }
     };
 }

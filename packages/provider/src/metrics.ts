@@ -11,6 +11,11 @@ export class GatewayMetrics {
         labelNames: ["reason"] as const,
         registers: [this.registry]
     });
+    readonly takeovers = new Counter({ name: "zkapi_lease_takeovers_total", help: "Tickets taken over from a replica whose lease expired", registers: [this.registry] });
+    readonly lostRaces = new Counter({ name: "zkapi_charge_races_lost_total", help: "Charges not stored because another replica stored the ticket's charge first", registers: [this.registry] });
+    readonly voided = new Counter({ name: "zkapi_tickets_voided_total", help: "Tickets closed at cost 0 by a void", registers: [this.registry] });
+    readonly folds = new Counter({ name: "zkapi_folds_total", help: "Folds answered, by outcome", labelNames: ["outcome"] as const, registers: [this.registry] });
+    readonly lookups = new Counter({ name: "zkapi_lookups_total", help: "Ticket look-ups, by outcome", labelNames: ["outcome"] as const, registers: [this.registry] });
     readonly doubleSpends = new Counter({ name: "zkapi_double_spends_total", help: "Tickets reused with a different request", registers: [this.registry] });
     readonly chainJobs = new Counter({
         name: "zkapi_chain_jobs_total",
@@ -18,7 +23,7 @@ export class GatewayMetrics {
         labelNames: ["kind", "outcome"] as const,
         registers: [this.registry]
     });
-    readonly charged = new Counter({ name: "zkapi_charged_units_total", help: "Token units charged in signed states", registers: [this.registry] });
+    readonly charged = new Counter({ name: "zkapi_charged_units_total", help: "Token units charged in signed charges", registers: [this.registry] });
     readonly latency = new Histogram({
         name: "zkapi_request_duration_seconds",
         help: "Time from request to reply, including the upstream",

@@ -1,62 +1,102 @@
+import { randomBytes } from "node:crypto";
 import { keccak256 } from "ethers";
 import {
-    chargeCommitment,
+    CHARGE_EVENT,
+    CHARGE_HEADER,
+    chargePoint,
     decodeTicket,
     EdDSAPoseidonSigner,
-    encodeHeaderValue,
+    encodeCharge,
     EnvelopeError,
     ephemeralKeyBinding,
     ERROR_CODE_HEADER,
-    identityCommitment,
-    RECEIPT_HEADER,
+    GATEWAY_PATHS,
     recoverSecret,
     requestHash,
     verifySignature
 } from "@zk-api-credits/protocol";
-import type { Receipt, RegistryDeployment, TicketEnvelope } from "@zk-api-credits/protocol";
+import type { ChargeReceipt, RegistryDeployment, TicketEnvelope } from "@zk-api-credits/protocol";
 import { GatewayError } from "./errors";
 import type { GatewayMetrics } from "./metrics";
 import type { PolicyCheck } from "./policy";
-import type { PriceFunction } from "./pricing";
-import type { RecentRoots } from "./roots";
+import type { EpochRoots } from "./roots";
 import type { NullifierStore, StoredResponse, TicketRecord } from "./store/types";
-import type { TicketVerifier } from "./ticket-verifier";
-import type { UpstreamResponse } from "./upstream";
+import { spendSignals } from "./ticket-verifier";
+import type { ProofVerifier } from "./ticket-verifier";
 
 /** A request as the gateway received it. */
 export interface IncomingRequest {
     readonly method: string;
-    /** Path with query, exactly as received. */
+    /** Path with query, exactly as received (bound into the request signature). */
     readonly path: string;
     readonly body: Buffer;
+    readonly headers: Readonly<Record<string, string>>;
     readonly ticketHeader?: string;
+    /** Who sent it, for admission control only (the remote address; never logged or stored). */
+    readonly client?: string;
 }
 
-/** What the gateway answers. */
+/**
+ * Admission control of proof verification: a client whose proofs keep failing is refused
+ * (429 RATE_LIMITED) before its next proof costs a pairing, so junk tickets cannot crowd out
+ * honest ones. `admit` is asked before verifying, `failed` told after a proof fails.
+ */
+export interface ProofAdmission {
+    admit(client: string): boolean;
+    failed(client: string): void;
+}
+
+/** What the gateway answers: a buffered body, or a stream relayed as it comes. */
 export interface GatewayReply {
     readonly status: number;
     readonly headers: Readonly<Record<string, string>>;
-    readonly body: Buffer;
+    readonly body: Buffer | AsyncIterable<Buffer>;
+}
+
+/**
+ * What serving a paid request produced. A buffered answer has `body`; a streamed one has
+ * `stream` (server-sent events, relayed chunk by chunk). `cost()` is asked once the body or
+ * the stream has ended, or broke (then it prices what was generated).
+ */
+export interface ServedResponse {
+    readonly status: number;
+    readonly headers: Readonly<Record<string, string>>;
+    readonly body?: Buffer;
+    readonly stream?: AsyncIterable<Uint8Array>;
+    cost(): bigint | Promise<bigint>;
+}
+
+/** A paid route: how to serve it, and an optional check before the ticket is recorded. */
+export interface PaidRoute {
+    /** Refuses (throws a GatewayError) or rewrites the body forwarded upstream, before the ticket is recorded. */
+    prepare?(request: IncomingRequest): Promise<IncomingRequest> | IncomingRequest;
+    serve(request: IncomingRequest, signal: AbortSignal): Promise<ServedResponse>;
 }
 
 export interface PaidRequestOptions {
     readonly deployment: RegistryDeployment;
-    /** The provider's EdDSA signing key (32 bytes, hex or bytes). */
+    /** The provider's EdDSA signing key (its public key is the registry's providerKey). */
     readonly signingKey: string | Uint8Array;
     readonly store: NullifierStore;
-    readonly verifier: TicketVerifier;
-    readonly roots: RecentRoots;
-    readonly price: PriceFunction;
+    readonly verifier: ProofVerifier;
+    readonly roots: EpochRoots;
     readonly policy: PolicyCheck;
     readonly metrics: GatewayMetrics;
-    /** How long a replica owns a ticket it is serving before another may take it over. */
+    /** Refuses clients whose proofs keep failing (default: everyone admitted). */
+    readonly admission?: ProofAdmission;
+    /** How long a replica owns a ticket it serves without renewing (renewed every third of it). */
     readonly leaseMs?: number;
+    /** This replica's name in leases (random by default). */
+    readonly replicaId?: string;
     readonly now?: () => number;
 }
 
 const hex = (value: bigint): string => `0x${value.toString(16)}`;
 
-export function errorReply(error: GatewayError): GatewayReply {
+/** A reply whose body is in memory. */
+export type BufferedReply = GatewayReply & { readonly body: Buffer };
+
+export function errorReply(error: GatewayError): BufferedReply {
     return {
         status: error.status,
         headers: { "content-type": "application/json", [ERROR_CODE_HEADER]: error.code },
@@ -64,33 +104,65 @@ export function errorReply(error: GatewayError): GatewayReply {
     };
 }
 
-function storedToReply(response: StoredResponse): GatewayReply {
-    return { status: response.status, headers: response.headers, body: Buffer.from(response.body, "base64") };
+function storedReply(response: StoredResponse | undefined, charge: string): BufferedReply {
+    if (response === undefined) {
+        return { status: 200, headers: { "content-type": "application/json", [CHARGE_HEADER]: charge }, body: Buffer.from(JSON.stringify({ charged: true })) };
+    }
+    const type = response.headers["content-type"] ?? "";
+    const streamed = type.startsWith("text/event-stream") || type.startsWith("application/x-ndjson");
+    return { status: response.status, headers: streamed ? response.headers : { ...response.headers, [CHARGE_HEADER]: charge }, body: Buffer.from(response.body, "base64") };
 }
 
 /**
- * The paid-request pipeline of docs/http-api.md: check the ticket (context, root, request
- * binding, withdrawal, proof), record its nullifier atomically, serve, price, sign, store
- * the signed result, answer. A repeated request is answered from the store; a reused ticket
- * with another request reveals the user's secret, and a slash is queued.
+ * The end of a streamed answer: the signed charge. A server-sent event stream gets an SSE
+ * comment line `: zkapi-charge <charge>` (every SSE parser ignores comments, so a stock client
+ * that reads the stream directly is not disturbed, wherever the upstream put its [DONE]);
+ * newline-delimited JSON (Ollama) gets a last line {"zkapi-charge": "<charge>"}.
+ */
+export function chargeEvent(charge: string, contentType = "text/event-stream"): Buffer {
+    if (contentType.startsWith("application/x-ndjson")) return Buffer.from(`${JSON.stringify({ [CHARGE_EVENT]: charge })}\n`);
+    return Buffer.from(`: ${CHARGE_EVENT} ${charge}\n\n`);
+}
+
+/**
+ * The paid-request pipeline (docs/protocol.md, "A request"; docs/http-api.md): check the
+ * ticket cheapest first (shape, context, request key and signature, epoch root, proof),
+ * record its nullifier atomically, serve (relaying a stream as it comes), price, sign the
+ * charge, store it (the first stored charge of a ticket wins, across replicas), answer with
+ * it. The same request again is answered from the store; the same ticket with another
+ * request key reveals the user's secret, and a slash is queued.
  */
 export class PaidRequestHandler {
     private readonly now: () => number;
     private readonly signer: EdDSAPoseidonSigner;
+    private readonly leaseMs: number;
+    private readonly replicaId: string;
 
     constructor(private readonly options: PaidRequestOptions) {
         this.now = options.now ?? Date.now;
         this.signer = new EdDSAPoseidonSigner(options.signingKey);
+        this.leaseMs = options.leaseMs ?? 10_000;
+        this.replicaId = options.replicaId ?? randomBytes(8).toString("hex");
         const [x, y] = options.deployment.parameters.providerKey;
         if (this.signer.publicKey[0] !== x || this.signer.publicKey[1] !== y) {
             throw new Error("the signing key is not the provider key the registry was deployed with");
         }
     }
 
-    async handle(request: IncomingRequest, serve: (request: IncomingRequest) => Promise<UpstreamResponse>): Promise<GatewayReply> {
+    /** Serves a paid route. */
+    handle(request: IncomingRequest, route: PaidRoute): Promise<GatewayReply> {
+        return this.guard(() => this.process(request, route));
+    }
+
+    /** Closes a ticket that never reached the provider: records it at cost 0 (or answers with its stored charge). */
+    handleVoid(request: IncomingRequest): Promise<GatewayReply> {
+        return this.guard(() => this.processVoid(request));
+    }
+
+    private async guard(work: () => Promise<GatewayReply>): Promise<GatewayReply> {
         const started = this.now();
         try {
-            return await this.process(request, serve);
+            return await work();
         } catch (error) {
             if (error instanceof GatewayError) {
                 this.options.metrics.rejected.inc({ reason: error.code });
@@ -102,8 +174,8 @@ export class PaidRequestHandler {
         }
     }
 
-    private async process(request: IncomingRequest, serve: (request: IncomingRequest) => Promise<UpstreamResponse>): Promise<GatewayReply> {
-        const { deployment, store } = this.options;
+    /** Every check that needs no store: shape, context, request key, signature, root, proof. */
+    private async checkTicket(request: IncomingRequest): Promise<{ ticket: TicketEnvelope; hash: bigint }> {
         if (request.ticketHeader === undefined || request.ticketHeader.length === 0) {
             throw new GatewayError(402, "MISSING_TICKET", "this endpoint is paid: send a ticket in the zkapi-ticket header");
         }
@@ -116,109 +188,224 @@ export class PaidRequestHandler {
             }
             throw error;
         }
-        if (ticket.context !== deployment.parameters.context) {
+        if (ticket.context !== this.options.deployment.parameters.context) {
             throw new GatewayError(422, "WRONG_CONTEXT", "the ticket is bound to another registry, provider key or terms");
         }
+        if (ticket.x !== ephemeralKeyBinding(ticket.ephemeralKey)) {
+            throw new GatewayError(400, "REQUEST_BINDING_MISMATCH", "x is not the hash of the ticket's ephemeral key");
+        }
         const hash = requestHash(request.method, request.path, request.body);
-        this.checkBinding(ticket, hash);
+        if (!verifySignature(hash, ticket.requestSignature, ticket.ephemeralKey)) {
+            throw new GatewayError(400, "INVALID_REQUEST_SIGNATURE", "the ephemeral key did not sign this request");
+        }
         if (!(await this.options.roots.accepts(ticket.root))) {
-            throw new GatewayError(422, "UNKNOWN_ROOT", "the ticket's root is not a recent registry root: resync and prove again");
+            throw new GatewayError(422, "UNKNOWN_ROOT", "the ticket's root is not the current or previous epoch root: prove the same ticket again");
+        }
+        const admission = this.options.admission;
+        const client = request.client ?? "";
+        if (admission !== undefined && !admission.admit(client)) {
+            throw new GatewayError(429, "RATE_LIMITED", "too many invalid proofs from this client: slow down");
         }
         const verifyStarted = this.now();
-        const valid = await this.options.verifier.verify(ticket);
+        const valid = await this.options.verifier.verify(ticket.proof, spendSignals(ticket));
         this.options.metrics.verification.observe((this.now() - verifyStarted) / 1000);
-        if (!valid) throw new GatewayError(403, "INVALID_PROOF", "the Spend proof does not verify");
+        if (!valid) {
+            admission?.failed(client);
+            throw new GatewayError(403, "INVALID_PROOF", "the Spend proof does not verify");
+        }
+        return { ticket, hash };
+    }
 
-        const nullifier = hex(ticket.nullifier);
-        const claim = await store.claim(
-            { nullifier, x: hex(ticket.x), y: hex(ticket.y), requestHash: hex(hash), ticket: request.ticketHeader },
+    private async process(received: IncomingRequest, route: PaidRoute): Promise<GatewayReply> {
+        const { ticket, hash } = await this.checkTicket(received);
+        const request = route.prepare === undefined ? received : await route.prepare(received);
+        const claim = await this.options.store.claim(
+            { nullifier: hex(ticket.nullifier), kind: "request", x: hex(ticket.x), y: hex(ticket.y), requestHash: hex(hash), ticket: received.ticketHeader! },
+            this.replicaId,
             this.now(),
-            this.options.leaseMs ?? 120_000
+            this.leaseMs
         );
         if (claim.kind === "conflict") return this.conflict(ticket, claim.record);
-        if (claim.kind === "replay") {
-            if (claim.record.status === "complete" && claim.record.response !== undefined) {
-                this.options.metrics.replays.inc();
-                return storedToReply(claim.record.response);
-            }
-            throw new GatewayError(409, "TICKET_IN_PROGRESS", "this request is being served: retry shortly");
-        }
-        return this.serveClaimed(request, ticket, serve);
+        if (claim.kind === "known") return this.known(claim.record, hex(hash));
+        if (claim.takeover) this.options.metrics.takeovers.inc();
+        return this.serveClaimed(request, ticket, route);
     }
 
-    private checkBinding(ticket: TicketEnvelope, hash: bigint): void {
-        if (ticket.binding === "request") {
-            if (ticket.x !== hash) throw new GatewayError(400, "REQUEST_BINDING_MISMATCH", "x is not the hash of this request");
+    private async processVoid(request: IncomingRequest): Promise<GatewayReply> {
+        if (request.method !== "POST" || request.path !== GATEWAY_PATHS.void || request.body.length !== 0) {
+            throw new GatewayError(400, "MALFORMED_BODY", `a void is an empty POST ${GATEWAY_PATHS.void}`);
+        }
+        const { ticket, hash } = await this.checkTicket(request);
+        const claim = await this.options.store.claim(
+            { nullifier: hex(ticket.nullifier), kind: "void", x: hex(ticket.x), y: hex(ticket.y), requestHash: hex(hash), ticket: request.ticketHeader! },
+            this.replicaId,
+            this.now(),
+            this.leaseMs
+        );
+        if (claim.kind === "conflict") return this.conflict(ticket, claim.record);
+        if (claim.kind === "known") {
+            // The original request did arrive (or the void is repeated): its charge stands.
+            const record = claim.record;
+            if (record.status === "complete" && record.charge !== undefined) {
+                this.options.metrics.replays.inc();
+                return { status: 200, headers: { "content-type": "application/json", [CHARGE_HEADER]: record.charge }, body: Buffer.from(JSON.stringify({ voided: record.kind === "void" })) };
+            }
+            throw new GatewayError(409, "TICKET_IN_PROGRESS", "this ticket is being served: look it up shortly");
+        }
+        const charge = encodeCharge(this.sign(ticket, 0n, 0n));
+        const stored = await this.options.store.complete(hex(ticket.nullifier), charge, undefined, this.now());
+        this.options.metrics.voided.inc();
+        return { status: 200, headers: { "content-type": "application/json", [CHARGE_HEADER]: stored.charge }, body: Buffer.from(JSON.stringify({ voided: stored.won })) };
+    }
+
+    /** The nullifier is known with this x: the same request again (replay), or another request (refused). */
+    private known(record: TicketRecord, hash: string): GatewayReply {
+        if (record.requestHash !== hash) {
+            throw new GatewayError(409, "TICKET_ALREADY_USED", "this ticket was used for another request: look it up and use another ticket");
+        }
+        if (record.status === "complete" && record.charge !== undefined) {
+            this.options.metrics.replays.inc();
+            return storedReply(record.response, record.charge);
+        }
+        throw new GatewayError(409, "TICKET_IN_PROGRESS", "this request is being served: retry or look it up shortly");
+    }
+
+    /** The nullifier is taken by another x (a double-spend), or was disclosed by a withdrawal. */
+    private async conflict(ticket: TicketEnvelope, record: TicketRecord): Promise<GatewayReply> {
+        if (record.status === "withdrawn") throw new GatewayError(403, "TICKET_WITHDRAWN", "this ticket was disclosed by a withdrawal: it is closed");
+        const now = this.now();
+        if (await this.options.store.recordDoubleSpend(record.nullifier, hex(ticket.x), hex(ticket.y), now)) this.options.metrics.doubleSpends.inc();
+        // The secret is recomputed from the two shares when the slash is sent; it is never stored.
+        await this.options.store.enqueueJob(`slash:${record.nullifier}`, "slash", JSON.stringify({ nullifier: record.nullifier }), now);
+        throw new GatewayError(409, "DOUBLE_SPEND", "this ticket was already spent with another request key; the deposit will be slashed");
+    }
+
+    private sign(ticket: TicketEnvelope, cost: bigint, penalty: bigint): ChargeReceipt {
+        const charge = chargePoint(ticket.ticketCommitment, cost, penalty);
+        const signature = this.signer.signCharge(this.options.deployment.parameters.context, charge);
+        return { version: 2, nullifier: ticket.nullifier, cost, penalty, charge, signature };
+    }
+
+    /** A cost within the terms: never negative, never above maxCost, nothing for a failed request. */
+    private clamp(cost: bigint, status: number): bigint {
+        const maxCost = this.options.deployment.parameters.maxCost;
+        if (status >= 400 || cost < 0n) return 0n;
+        return cost > maxCost ? maxCost : cost;
+    }
+
+    /** Keeps this replica's lease on a ticket while it is served. */
+    private holdLease(nullifier: string): () => void {
+        const timer = setInterval(() => {
+            void this.options.store.renewLease(nullifier, this.replicaId, this.now(), this.leaseMs).catch(() => undefined);
+        }, Math.max(100, Math.floor(this.leaseMs / 3)));
+        timer.unref();
+        return () => clearInterval(timer);
+    }
+
+    private async serveClaimed(request: IncomingRequest, ticket: TicketEnvelope, route: PaidRoute): Promise<GatewayReply> {
+        const nullifier = hex(ticket.nullifier);
+        const release = this.holdLease(nullifier);
+        let streaming = false;
+        try {
+            const verdict = await this.options.policy({ method: request.method, path: request.path, body: request.body });
+            if (verdict.violation) {
+                await this.reportViolation(ticket, verdict.evidence);
+                const refusal = errorReply(new GatewayError(403, "POLICY_VIOLATION", `the request breaks the terms of service (${verdict.evidence})`));
+                return await this.finish(ticket, 0n, this.options.deployment.parameters.policyPenalty, refusal);
+            }
+            let served: ServedResponse;
+            try {
+                served = await route.serve(request, AbortSignal.timeout(10 * 60_000));
+            } catch (error) {
+                // The ticket is recorded: a failed request still gets its (free) charge.
+                const refusal = error instanceof GatewayError ? error : new GatewayError(502, "UPSTREAM_FAILED", `the upstream failed: ${String(error)}`);
+                return await this.finish(ticket, 0n, 0n, errorReply(refusal));
+            }
+            if (served.stream !== undefined) {
+                streaming = true;
+                return this.relay(ticket, served, release);
+            }
+            const body = served.body ?? Buffer.alloc(0);
+            return await this.finish(ticket, this.clamp(await served.cost(), served.status), 0n, { status: served.status, headers: served.headers, body });
+        } finally {
+            if (!streaming) release();
+        }
+    }
+
+    /** Signs and stores the charge of a buffered answer; answers with the stored charge (the first one wins). */
+    private async finish(ticket: TicketEnvelope, cost: bigint, penalty: bigint, reply: BufferedReply): Promise<GatewayReply> {
+        const charge = encodeCharge(this.sign(ticket, cost, penalty));
+        const response: StoredResponse = { status: reply.status, headers: reply.headers, body: reply.body.toString("base64") };
+        const stored = await this.options.store.complete(hex(ticket.nullifier), charge, response, this.now());
+        this.count(stored.won, cost);
+        if (!stored.won) return storedReply(stored.response, stored.charge);
+        return { status: reply.status, headers: { ...reply.headers, [CHARGE_HEADER]: stored.charge }, body: reply.body };
+    }
+
+    private count(won: boolean, cost: bigint): void {
+        if (!won) {
+            this.options.metrics.lostRaces.inc();
             return;
         }
-        const key = ticket.ephemeralKey!;
-        if (ticket.x !== ephemeralKeyBinding(key)) throw new GatewayError(400, "REQUEST_BINDING_MISMATCH", "x is not the hash of the ephemeral key");
-        let valid = false;
-        try {
-            valid = verifySignature(hash, ticket.requestSignature!, key);
-        } catch {
-            valid = false;
-        }
-        if (!valid) throw new GatewayError(400, "INVALID_REQUEST_SIGNATURE", "the ephemeral key did not sign this request");
-    }
-
-    /** The nullifier is taken: a withdrawn ticket, the same x for another request, or a double-spend. */
-    private async conflict(ticket: TicketEnvelope, record: TicketRecord): Promise<GatewayReply> {
-        if (record.status === "withdrawn") throw new GatewayError(403, "TICKET_WITHDRAWN", "this ticket belongs to a withdrawn state");
-        if (BigInt(record.x) === ticket.x) throw new GatewayError(409, "TICKET_ALREADY_USED", "this ticket was used for another request");
-        const secret = recoverSecret({ x: BigInt(record.x), y: BigInt(record.y) }, { x: ticket.x, y: ticket.y });
-        const idc = identityCommitment(secret);
-        const now = this.now();
-        if (await this.options.store.recordDoubleSpend(record.nullifier, hex(ticket.x), hex(ticket.y), now)) {
-            this.options.metrics.doubleSpends.inc();
-        }
-        await this.options.store.enqueueJob(`slash:${hex(idc)}`, "slash", JSON.stringify({ identityCommitment: hex(idc), secret: hex(secret) }), now);
-        throw new GatewayError(409, "DOUBLE_SPEND", "this ticket was already spent on another request; the deposit will be slashed");
-    }
-
-    private async serveClaimed(request: IncomingRequest, ticket: TicketEnvelope, serve: (request: IncomingRequest) => Promise<UpstreamResponse>): Promise<GatewayReply> {
-        const terms = this.options.deployment.parameters;
-        const verdict = await this.options.policy({ method: request.method, path: request.path, body: request.body });
-        let response: { status: number; headers: Readonly<Record<string, string>>; body: Buffer };
-        let cost = 0n;
-        let penalty = 0n;
-        if (verdict.violation) {
-            penalty = terms.policyPenalty;
-            const evidenceHash = keccak256(Buffer.from(`${hex(ticket.nullifier)}\n${verdict.evidence}`));
-            await this.options.store.enqueueJob(
-                `violation:${hex(ticket.nullifier)}`,
-                "violation",
-                JSON.stringify({ nullifier: hex(ticket.nullifier), evidenceHash, evidence: verdict.evidence }),
-                this.now()
-            );
-            response = errorReply(new GatewayError(403, "POLICY_VIOLATION", `the request breaks the terms of service (${verdict.evidence})`));
-        } else {
-            try {
-                const served = await serve(request);
-                const price = this.options.price({ method: request.method, path: request.path, status: served.status, usage: served.usage });
-                cost = served.status >= 500 ? 0n : price > terms.maxCost ? terms.maxCost : price < 0n ? 0n : price;
-                response = served;
-            } catch (error) {
-                // The ticket is recorded: a failed request still gets a receipt (free of charge),
-                // so the client's account moves on and nothing is paid twice.
-                const refusal =
-                    error instanceof GatewayError ? error : new GatewayError(502, "UPSTREAM_FAILED", `the upstream failed: ${String(error)}`);
-                response = errorReply(refusal);
-            }
-        }
-        const state = chargeCommitment(ticket.rerandomisedState, cost, penalty);
-        const signature = this.signer.signState(state);
-        const receipt: Receipt = { version: 1, nullifier: ticket.nullifier, cost, penalty, state, signature };
-        const receiptHeader = encodeHeaderValue(receipt);
-        const reply: GatewayReply = { status: response.status, headers: { ...response.headers, [RECEIPT_HEADER]: receiptHeader }, body: response.body };
-        await this.options.store.complete(
-            hex(ticket.nullifier),
-            receiptHeader,
-            { status: reply.status, headers: reply.headers, body: reply.body.toString("base64") },
-            this.now()
-        );
         this.options.metrics.served.inc();
         this.options.metrics.charged.inc(Number(cost));
-        return reply;
     }
+
+    /**
+     * Relays a stream as it comes, then prices what was generated, signs, stores and sends
+     * the charge as the final event. If the client goes away or the upstream breaks, the
+     * charge is still stored, so the client can fetch it by look-up.
+     */
+    private relay(ticket: TicketEnvelope, served: ServedResponse, release: () => void): GatewayReply {
+        const contentType = served.headers["content-type"] ?? "text/event-stream";
+        const headers = { ...served.headers, "content-type": contentType, "cache-control": "no-cache" };
+        const chunks: Buffer[] = [];
+        const settle = async (): Promise<string> => {
+            let cost = 0n;
+            try {
+                cost = this.clamp(await served.cost(), served.status);
+            } catch {
+                cost = 0n;
+            }
+            const charge = encodeCharge(this.sign(ticket, cost, 0n));
+            const final = chargeEvent(charge, contentType);
+            const body = Buffer.concat([...chunks, final]).toString("base64");
+            const stored = await this.options.store.complete(hex(ticket.nullifier), charge, { status: served.status, headers, body }, this.now());
+            this.count(stored.won, cost);
+            return stored.charge;
+        };
+        const stream = served.stream!;
+        async function* events(): AsyncGenerator<Buffer> {
+            let settled = false;
+            try {
+                try {
+                    for await (const chunk of stream) {
+                        const buffer = Buffer.from(chunk);
+                        chunks.push(buffer);
+                        yield buffer;
+                    }
+                } catch {
+                    // A broken upstream stream: what was generated is priced below.
+                }
+                const charge = await settle();
+                settled = true;
+                yield chargeEvent(charge, contentType);
+            } finally {
+                if (!settled) await settle().catch(() => undefined);
+                release();
+            }
+        }
+        return { status: served.status, headers, body: events() };
+    }
+
+    private async reportViolation(ticket: TicketEnvelope, evidence: string): Promise<void> {
+        const nullifier = hex(ticket.nullifier);
+        const evidenceHash = keccak256(Buffer.from(`${nullifier}\n${evidence}`));
+        await this.options.store.enqueueJob(`violation:${nullifier}`, "violation", JSON.stringify({ nullifier, evidenceHash, evidence }), this.now());
+    }
+}
+
+/** The secret behind a double-spent ticket, from the two shares the store holds (never stored itself). */
+export function secretFromShares(first: { x: string; y: string }, second: { x: string; y: string }): bigint {
+    return recoverSecret({ x: BigInt(first.x), y: BigInt(first.y) }, { x: BigInt(second.x), y: BigInt(second.y) });
 }

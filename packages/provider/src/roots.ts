@@ -1,35 +1,35 @@
 import { ICreditRegistry__factory } from "@zk-api-credits/contracts";
-import type { RegistryDeployment } from "@zk-api-credits/protocol";
-import { RegistrySync } from "@zk-api-credits/sdk";
+import { RegistrySync } from "@zk-api-credits/protocol";
+import type { EpochRoot, RegistryDeployment } from "@zk-api-credits/protocol";
 import type { Provider } from "ethers";
 
-export interface RecentRootsOptions {
+export interface EpochRootsOptions {
     readonly deployment: RegistryDeployment;
     readonly provider: Provider;
-    /** How many of the latest roots are accepted (a client may be a few registrations behind). */
-    readonly keep?: number;
-    /** How long a superseded root stays acceptable. */
-    readonly graceMs?: number;
+    /** Blocks to stay behind the head (reorg safety on public chains). */
+    readonly confirmations?: number;
+    /** Least time between two refreshes triggered by unknown roots (junk tickets must not flood the RPC). */
+    readonly minRefreshMs?: number;
     readonly now?: () => number;
 }
 
 /**
- * The registry roots the gateway accepts: its own tree, rebuilt from the registry's events
- * and verified against the on-chain checkpoint (the same RegistrySync clients use), and the
- * roots it had recently. A root older than both limits is refused: a client must resync.
+ * The registry roots the gateway accepts: the current and the previous epoch root of its own
+ * tree, rebuilt from the registry's events and checked against the on-chain checkpoint (the
+ * same RegistrySync clients use). An unknown root triggers at most one refresh per
+ * `minRefreshMs`; a root older than the previous epoch is refused: the client proves again.
  */
-export class RecentRoots {
+export class EpochRoots {
     private readonly sync: RegistrySync;
-    /** root -> time it was superseded (Infinity while it is the current root). */
-    private readonly roots = new Map<bigint, number>();
-    private readonly order: bigint[] = [];
-    private syncing?: Promise<void>;
+    private lastRefresh = -Infinity;
+    private refreshing?: Promise<void>;
 
-    constructor(private readonly options: RecentRootsOptions) {
+    constructor(private readonly options: EpochRootsOptions) {
         this.sync = new RegistrySync({
             registry: ICreditRegistry__factory.connect(options.deployment.contracts.registry, options.provider),
             fromBlock: options.deployment.deploymentBlock,
-            onRoot: (root) => this.add(root)
+            epochBlocks: Number(options.deployment.parameters.epochBlocks),
+            confirmations: options.confirmations
         });
     }
 
@@ -37,39 +37,30 @@ export class RecentRoots {
         return (this.options.now ?? Date.now)();
     }
 
-    private add(root: bigint): void {
-        const previous = this.order[this.order.length - 1];
-        if (previous !== undefined) this.roots.set(previous, this.now());
-        this.roots.set(root, Infinity);
-        this.order.push(root);
-        const keep = this.options.keep ?? 128;
-        while (this.order.length > keep) {
-            const oldest = this.order[0]!;
-            const supersededAt = this.roots.get(oldest)!;
-            if (this.now() - supersededAt < (this.options.graceMs ?? 10 * 60_000)) break;
-            this.order.shift();
-            this.roots.delete(oldest);
-        }
-    }
-
-    /** Pulls new registrations from the chain (one sync at a time). */
+    /** Pulls new events from the chain (one sync at a time; concurrent callers share it). */
     refresh(): Promise<void> {
-        this.syncing ??= this.sync
+        this.lastRefresh = this.now();
+        this.refreshing ??= this.sync
             .sync()
             .then(() => undefined)
-            .finally(() => (this.syncing = undefined));
-        return this.syncing;
+            .finally(() => (this.refreshing = undefined));
+        return this.refreshing;
     }
 
-    /** True if `root` is accepted now; refreshes once from the chain if it is unknown. */
+    /**
+     * True if `root` is accepted now. An unknown root waits for the refresh in flight, or starts
+     * one unless one started less than `minRefreshMs` ago (junk roots must not flood the RPC).
+     */
     async accepts(root: bigint): Promise<boolean> {
-        if (this.roots.has(root)) return true;
-        await this.refresh();
-        return this.roots.has(root);
+        if (this.sync.acceptedRoots().includes(root)) return true;
+        if (this.refreshing !== undefined) await this.refreshing;
+        else if (this.now() - this.lastRefresh >= (this.options.minRefreshMs ?? 1_000)) await this.refresh();
+        return this.sync.acceptedRoots().includes(root);
     }
 
-    get current(): bigint | undefined {
-        return this.order[this.order.length - 1];
+    /** The current and previous epoch roots. */
+    get accepted(): { current?: EpochRoot; previous?: EpochRoot } {
+        return { current: this.sync.current, previous: this.sync.previous };
     }
 
     get leafCount(): number {

@@ -2,7 +2,10 @@ import { Interface, NonceManager } from "ethers";
 import type { Signer } from "ethers";
 import { ICreditRegistry__factory } from "@zk-api-credits/contracts";
 import type { ICreditRegistry } from "@zk-api-credits/contracts";
-import { decodeTicket, slashInputs, slashReceiverBinding, toSolidityProof, unpackProof } from "@zk-api-credits/protocol";
+import { decodeTicket, identityCommitment, slashInputs, slashReceiverBinding, toSolidityProof, unpackProof } from "@zk-api-credits/protocol";
+import { secretFromShares } from "../paid-request";
+import { pendingRequest, requestStruct } from "./withdrawal-request";
+import type { ChallengePayload } from "./withdrawal-watcher";
 import type { CircuitProver, RegistryDeployment } from "@zk-api-credits/protocol";
 import type { GatewayMetrics } from "../metrics";
 import type { ChainJob, NullifierStore } from "../store/types";
@@ -23,15 +26,9 @@ export interface ChainWorkerOptions {
 const STATUS_ACTIVE = 1n;
 const STATUS_WITHDRAWING = 2n;
 
-/** The job's payloads (JSON in the store). */
+/** The job's payloads (JSON in the store). A slash job names the double-spent ticket only: the secret is recomputed from the two shares when the slash is sent, never stored. */
 interface SlashPayload {
-    identityCommitment: string;
-    secret: string;
-}
-interface ChallengePayload {
-    identityCommitment: string;
-    request: { nullifier: string; recipient: string; spent: string; burned: string };
-    ticket: string;
+    nullifier: string;
 }
 interface ViolationPayload {
     nullifier: string;
@@ -40,8 +37,9 @@ interface ViolationPayload {
 
 /**
  * Runs the on-chain jobs the gateway queues (shared by every replica through the store):
- * slashing double-spenders with the recovered secret (bounty to the treasury), challenging
- * withdrawals of spent states, reporting policy violations. Retries with backoff; a job
+ * slashing double-spenders with the secret recomputed from their two shares (bounty to the
+ * treasury; no bounty while a withdrawal is pending), challenging withdrawals (stale base,
+ * undeclared ticket, disclosure), reporting policy violations. Retries with backoff; a job
  * whose target is already settled on-chain is done, not failed.
  */
 export class ChainWorker {
@@ -109,39 +107,55 @@ export class ChainWorker {
     }
 
     private async slash(payload: SlashPayload): Promise<string> {
-        const idc = BigInt(payload.identityCommitment);
-        const record = await this.registry.deposits(idc);
-        if (record.status !== STATUS_ACTIVE && record.status !== STATUS_WITHDRAWING) return `skipped: deposit status ${record.status}`;
+        const { store } = this.options;
+        const record = await store.get(payload.nullifier);
+        const [second] = await store.doubleSpendShares(payload.nullifier);
+        if (record === undefined || second === undefined) return "skipped: the shares are gone (already slashed)";
+        const secret = secretFromShares(record, second);
+        const idc = identityCommitment(secret);
+        const deposit = await this.registry.deposits(idc);
+        if (deposit.status !== STATUS_ACTIVE && deposit.status !== STATUS_WITHDRAWING) {
+            await store.forgetDoubleSpend(payload.nullifier);
+            return `skipped: deposit status ${deposit.status}`;
+        }
         const { deployment } = this.options;
         const receiver = deployment.parameters.treasury;
         const binding = slashReceiverBinding(deployment.chainId, deployment.contracts.registry, receiver);
-        const { proof } = await this.options.slashProver.prove(slashInputs({ secret: BigInt(payload.secret), receiverBinding: binding }));
+        const { proof } = await this.options.slashProver.prove(slashInputs({ secret, receiverBinding: binding }));
         const { pA, pB, pC } = toSolidityProof(proof);
-        const receipt = await (await this.registry.slash(idc, receiver, { a: pA, b: pB, c: pC })).wait();
-        return `slashed in ${receipt!.hash}`;
+        const groth16 = { a: pA, b: pB, c: pC };
+        let hash: string;
+        if (deposit.status === STATUS_ACTIVE) {
+            hash = (await (await this.registry.slash(idc, receiver, groth16)).wait())!.hash;
+        } else {
+            const request = await pendingRequest(this.registry, idc, deployment.deploymentBlock);
+            if (request === undefined) throw new Error(`no withdrawal request found for ${idc}`);
+            hash = (await (await this.registry.slashWithdrawal(idc, requestStruct(request), receiver, groth16)).wait())!.hash;
+        }
+        // The slash landed: drop the second share, so no recoverable secret stays in the store.
+        await store.forgetDoubleSpend(payload.nullifier);
+        return `slashed in ${hash}`;
     }
 
     private async challenge(payload: ChallengePayload): Promise<string> {
         const idc = BigInt(payload.identityCommitment);
         const record = await this.registry.deposits(idc);
         if (record.status !== STATUS_WITHDRAWING) return `skipped: deposit status ${record.status}`;
-        const ticket = decodeTicket(payload.ticket);
-        const { pA, pB, pC } = toSolidityProof(unpackProof(ticket.proof));
-        const request = {
-            nullifier: BigInt(payload.request.nullifier),
-            recipient: payload.request.recipient,
-            spent: BigInt(payload.request.spent),
-            burned: BigInt(payload.request.burned)
-        };
-        const spend = {
-            root: ticket.root,
-            rerandomisedStateX: ticket.rerandomisedState[0],
-            rerandomisedStateY: ticket.rerandomisedState[1],
-            y: ticket.y,
-            x: ticket.x
-        };
-        const receipt = await (await this.registry.challengeWithdrawal(idc, request, spend, { a: pA, b: pB, c: pC })).wait();
-        return `challenged in ${receipt!.hash}`;
+        const request = requestStruct(payload.request);
+        let hash: string;
+        if (payload.kind === "stale-base") {
+            const newBase = (JSON.parse(payload.newBase) as string[]).map(BigInt) as [bigint, bigint];
+            const { pA, pB, pC } = toSolidityProof(unpackProof((JSON.parse(payload.proof) as string[]).map(BigInt)));
+            hash = (await (await this.registry.challengeStaleBase(idc, request, newBase, { a: pA, b: pB, c: pC })).wait())!.hash;
+        } else if (payload.kind === "undeclared-ticket") {
+            const ticket = decodeTicket(payload.ticket);
+            const { pA, pB, pC } = toSolidityProof(unpackProof(ticket.proof));
+            const spend = { root: ticket.root, ticketX: ticket.ticketCommitment[0], ticketY: ticket.ticketCommitment[1], y: ticket.y, x: ticket.x };
+            hash = (await (await this.registry.challengeUndeclaredTicket(idc, request, payload.slot, spend, { a: pA, b: pB, c: pC })).wait())!.hash;
+        } else {
+            hash = (await (await this.registry.challengeDisclosure(idc, request)).wait())!.hash;
+        }
+        return `challenged (${payload.kind}) in ${hash}`;
     }
 
     private async report(payload: ViolationPayload): Promise<string> {

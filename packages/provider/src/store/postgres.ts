@@ -1,9 +1,20 @@
 import { Pool } from "pg";
 import type { PoolClient, PoolConfig } from "pg";
 import { SCHEMA } from "./schema";
-import { jobFromRow, ticketFromRow } from "./rows";
-import type { JobRow, TicketRow } from "./rows";
-import type { ChainJob, ClaimResult, NewTicket, NullifierStore, StoreStats, StoredResponse, TicketRecord } from "./types";
+import { foldFromRow, jobFromRow, ticketFromRow } from "./rows";
+import type { FoldRow, JobRow, TicketRow } from "./rows";
+import type {
+    ChainJob,
+    ClaimResult,
+    FoldRecord,
+    FoldResult,
+    NewTicket,
+    NullifierStore,
+    StoreStats,
+    StoredCharge,
+    StoredResponse,
+    TicketRecord
+} from "./types";
 
 /**
  * The nullifier store in PostgreSQL, for several gateway replicas sharing one store. The
@@ -42,33 +53,42 @@ export class PostgresNullifierStore implements NullifierStore {
         }
     }
 
-    async claim(ticket: NewTicket, now: number, leaseMs: number): Promise<ClaimResult> {
+    async claim(ticket: NewTicket, owner: string, now: number, leaseMs: number): Promise<ClaimResult> {
         const inserted = await this.pool.query(
-            `INSERT INTO tickets (nullifier, status, x, y, request_hash, ticket, lease_until, created_at)
-             VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7) ON CONFLICT (nullifier) DO NOTHING`,
-            [ticket.nullifier, ticket.x, ticket.y, ticket.requestHash, ticket.ticket, now + leaseMs, now]
+            `INSERT INTO tickets (nullifier, status, kind, x, y, request_hash, ticket, lease_owner, lease_until, created_at)
+             VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (nullifier) DO NOTHING`,
+            [ticket.nullifier, ticket.kind, ticket.x, ticket.y, ticket.requestHash, ticket.ticket, owner, now + leaseMs, now]
         );
         if (inserted.rowCount === 1) return { kind: "claimed", takeover: false };
-        const existing = await this.pool.query<TicketRow>(`SELECT * FROM tickets WHERE nullifier = $1`, [ticket.nullifier]);
-        const record = ticketFromRow(existing.rows[0]!);
-        if (record.status === "withdrawn" || record.x !== ticket.x || record.requestHash !== ticket.requestHash) {
-            return { kind: "conflict", record };
-        }
-        if (record.status === "pending" && record.leaseUntil < now) {
+        const record = (await this.get(ticket.nullifier))!;
+        if (record.status === "withdrawn" || record.x !== ticket.x) return { kind: "conflict", record };
+        if (record.status === "pending" && record.leaseUntil < now && record.requestHash === ticket.requestHash) {
             const taken = await this.pool.query(
-                `UPDATE tickets SET lease_until = $1 WHERE nullifier = $2 AND status = 'pending' AND lease_until < $3`,
-                [now + leaseMs, ticket.nullifier, now]
+                `UPDATE tickets SET lease_owner = $1, lease_until = $2 WHERE nullifier = $3 AND status = 'pending' AND lease_until < $4`,
+                [owner, now + leaseMs, ticket.nullifier, now]
             );
             if (taken.rowCount === 1) return { kind: "claimed", takeover: true };
         }
-        return { kind: "replay", record };
+        return { kind: "known", record };
     }
 
-    async complete(nullifier: string, receipt: string, response: StoredResponse, now: number): Promise<void> {
-        await this.pool.query(
-            `UPDATE tickets SET status = 'complete', receipt = $1, response = $2, completed_at = $3 WHERE nullifier = $4 AND status = 'pending'`,
-            [receipt, JSON.stringify(response), now, nullifier]
+    async renewLease(nullifier: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+        const result = await this.pool.query(
+            `UPDATE tickets SET lease_until = $1 WHERE nullifier = $2 AND status = 'pending' AND lease_owner = $3`,
+            [now + leaseMs, nullifier, owner]
         );
+        return result.rowCount === 1;
+    }
+
+    async complete(nullifier: string, charge: string, response: StoredResponse | undefined, now: number): Promise<StoredCharge> {
+        const updated = await this.pool.query(
+            `UPDATE tickets SET status = 'complete', charge = $1, response = $2, completed_at = $3 WHERE nullifier = $4 AND status = 'pending'`,
+            [charge, response === undefined ? null : JSON.stringify(response), now, nullifier]
+        );
+        if (updated.rowCount === 1) return { charge, response, won: true };
+        const record = await this.get(nullifier);
+        if (record?.charge === undefined) throw new Error(`ticket ${nullifier} cannot be completed (status ${record?.status ?? "unknown"})`);
+        return { charge: record.charge, response: record.response, won: false };
     }
 
     async get(nullifier: string): Promise<TicketRecord | undefined> {
@@ -78,13 +98,41 @@ export class PostgresNullifierStore implements NullifierStore {
 
     async markWithdrawn(nullifier: string, identityCommitment: string, now: number): Promise<TicketRecord | undefined> {
         const inserted = await this.pool.query(
-            `INSERT INTO tickets (nullifier, status, x, y, request_hash, ticket, lease_until, identity_commitment, created_at)
-             VALUES ($1, 'withdrawn', '', '', '', '', 0, $2, $3) ON CONFLICT (nullifier) DO NOTHING`,
+            `INSERT INTO tickets (nullifier, status, kind, x, y, request_hash, ticket, lease_owner, lease_until, identity_commitment, created_at)
+             VALUES ($1, 'withdrawn', 'request', '', '', '', '', '', 0, $2, $3) ON CONFLICT (nullifier) DO NOTHING`,
             [nullifier, identityCommitment, now]
         );
         if (inserted.rowCount === 1) return undefined;
         const record = await this.get(nullifier);
         return record?.status === "withdrawn" ? undefined : record;
+    }
+
+    async recordFold(fold: Omit<FoldRecord, "status">, now: number): Promise<FoldResult> {
+        const inserted = await this.pool.query(
+            `INSERT INTO folds (fold_nullifier, status, new_base, proof, signature, created_at)
+             VALUES ($1, 'folded', $2, $3, $4, $5) ON CONFLICT (fold_nullifier) DO NOTHING`,
+            [fold.foldNullifier, fold.newBase, fold.proof, fold.signature, now]
+        );
+        if (inserted.rowCount === 1) return { kind: "recorded" };
+        const record = await this.fold(fold.foldNullifier);
+        if (record.status === "closed") return { kind: "closed" };
+        return record.newBase === fold.newBase ? { kind: "replay", record } : { kind: "conflict", record };
+    }
+
+    async closeFold(foldNullifier: string, identityCommitment: string, now: number): Promise<FoldRecord | undefined> {
+        const inserted = await this.pool.query(
+            `INSERT INTO folds (fold_nullifier, status, new_base, proof, signature, identity_commitment, created_at)
+             VALUES ($1, 'closed', '', '', '', $2, $3) ON CONFLICT (fold_nullifier) DO NOTHING`,
+            [foldNullifier, identityCommitment, now]
+        );
+        if (inserted.rowCount === 1) return undefined;
+        const record = await this.fold(foldNullifier);
+        return record.status === "folded" ? record : undefined;
+    }
+
+    private async fold(foldNullifier: string): Promise<FoldRecord> {
+        const result = await this.pool.query<FoldRow>(`SELECT * FROM folds WHERE fold_nullifier = $1`, [foldNullifier]);
+        return foldFromRow(result.rows[0]!);
     }
 
     async recordDoubleSpend(nullifier: string, x: string, y: string, now: number): Promise<boolean> {
@@ -93,6 +141,15 @@ export class PostgresNullifierStore implements NullifierStore {
             [nullifier, x, y, now]
         );
         return result.rowCount === 1;
+    }
+
+    async doubleSpendShares(nullifier: string): Promise<{ x: string; y: string }[]> {
+        const result = await this.pool.query<{ x: string; y: string }>(`SELECT x, y FROM double_spends WHERE nullifier = $1 ORDER BY created_at`, [nullifier]);
+        return result.rows;
+    }
+
+    async forgetDoubleSpend(nullifier: string): Promise<void> {
+        await this.pool.query(`DELETE FROM double_spends WHERE nullifier = $1`, [nullifier]);
     }
 
     async enqueueJob(id: string, kind: ChainJob["kind"], payload: string, now: number): Promise<boolean> {
@@ -163,6 +220,7 @@ export class PostgresNullifierStore implements NullifierStore {
             tickets: await count(`SELECT COUNT(*) AS n FROM tickets WHERE status <> 'withdrawn'`),
             complete: await count(`SELECT COUNT(*) AS n FROM tickets WHERE status = 'complete'`),
             withdrawn: await count(`SELECT COUNT(*) AS n FROM tickets WHERE status = 'withdrawn'`),
+            folds: await count(`SELECT COUNT(*) AS n FROM folds WHERE status = 'folded'`),
             doubleSpends: await count(`SELECT COUNT(*) AS n FROM double_spends`),
             jobs
         };

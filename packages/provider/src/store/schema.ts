@@ -1,22 +1,36 @@
 /**
  * The store's tables, the same for SQLite and PostgreSQL (BIGINT holds millisecond times).
- * `tickets` is keyed by nullifier: its primary key is what makes "served at most once" and
- * "no request under a withdrawal's nullifier" atomic across replicas.
+ * `tickets` is keyed by nullifier and `folds` by fold nullifier: their primary keys make
+ * "a ticket is recorded once", "a ticket has exactly one charge", "a base is folded once"
+ * and "nothing is served or folded under a withdrawal's disclosed nullifiers" atomic across
+ * replicas. No secret is stored: a double-spender's key is recomputed from the two shares
+ * when the slash is sent, and the second share is dropped once the slash has landed.
  */
 export const SCHEMA = [
     `CREATE TABLE IF NOT EXISTS tickets (
         nullifier TEXT PRIMARY KEY,
         status TEXT NOT NULL,
+        kind TEXT NOT NULL,
         x TEXT NOT NULL,
         y TEXT NOT NULL,
         request_hash TEXT NOT NULL,
         ticket TEXT NOT NULL,
+        lease_owner TEXT NOT NULL,
         lease_until BIGINT NOT NULL,
-        receipt TEXT,
+        charge TEXT,
         response TEXT,
         identity_commitment TEXT,
         created_at BIGINT NOT NULL,
         completed_at BIGINT
+    )`,
+    `CREATE TABLE IF NOT EXISTS folds (
+        fold_nullifier TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        new_base TEXT NOT NULL,
+        proof TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        identity_commitment TEXT,
+        created_at BIGINT NOT NULL
     )`,
     `CREATE TABLE IF NOT EXISTS double_spends (
         nullifier TEXT NOT NULL,

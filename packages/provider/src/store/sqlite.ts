@@ -1,9 +1,20 @@
 import Database from "better-sqlite3";
 import type { Database as SqliteDatabase } from "better-sqlite3";
 import { SCHEMA } from "./schema";
-import { jobFromRow, ticketFromRow } from "./rows";
-import type { JobRow, TicketRow } from "./rows";
-import type { ChainJob, ClaimResult, NewTicket, NullifierStore, StoreStats, StoredResponse, TicketRecord } from "./types";
+import { foldFromRow, jobFromRow, ticketFromRow } from "./rows";
+import type { FoldRow, JobRow, TicketRow } from "./rows";
+import type {
+    ChainJob,
+    ClaimResult,
+    FoldRecord,
+    FoldResult,
+    NewTicket,
+    NullifierStore,
+    StoreStats,
+    StoredCharge,
+    StoredResponse,
+    TicketRecord
+} from "./types";
 
 /**
  * The nullifier store in an embedded SQLite file (the default): WAL journal with
@@ -22,36 +33,52 @@ export class SqliteNullifierStore implements NullifierStore {
         for (const statement of SCHEMA) this.db.exec(statement);
     }
 
-    async claim(ticket: NewTicket, now: number, leaseMs: number): Promise<ClaimResult> {
+    async claim(ticket: NewTicket, owner: string, now: number, leaseMs: number): Promise<ClaimResult> {
         return this.db.transaction((): ClaimResult => {
             const inserted = this.db
                 .prepare(
-                    `INSERT INTO tickets (nullifier, status, x, y, request_hash, ticket, lease_until, created_at)
-                     VALUES (?, 'pending', ?, ?, ?, ?, ?, ?) ON CONFLICT (nullifier) DO NOTHING`
+                    `INSERT INTO tickets (nullifier, status, kind, x, y, request_hash, ticket, lease_owner, lease_until, created_at)
+                     VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (nullifier) DO NOTHING`
                 )
-                .run(ticket.nullifier, ticket.x, ticket.y, ticket.requestHash, ticket.ticket, now + leaseMs, now);
+                .run(ticket.nullifier, ticket.kind, ticket.x, ticket.y, ticket.requestHash, ticket.ticket, owner, now + leaseMs, now);
             if (inserted.changes === 1) return { kind: "claimed", takeover: false };
-            const record = ticketFromRow(this.db.prepare(`SELECT * FROM tickets WHERE nullifier = ?`).get(ticket.nullifier) as TicketRow);
-            if (record.status === "withdrawn" || record.x !== ticket.x || record.requestHash !== ticket.requestHash) {
-                return { kind: "conflict", record };
-            }
-            if (record.status === "pending" && record.leaseUntil < now) {
+            const record = this.ticket(ticket.nullifier)!;
+            if (record.status === "withdrawn" || record.x !== ticket.x) return { kind: "conflict", record };
+            if (record.status === "pending" && record.leaseUntil < now && record.requestHash === ticket.requestHash) {
                 const taken = this.db
-                    .prepare(`UPDATE tickets SET lease_until = ? WHERE nullifier = ? AND status = 'pending' AND lease_until < ?`)
-                    .run(now + leaseMs, ticket.nullifier, now);
+                    .prepare(`UPDATE tickets SET lease_owner = ?, lease_until = ? WHERE nullifier = ? AND status = 'pending' AND lease_until < ?`)
+                    .run(owner, now + leaseMs, ticket.nullifier, now);
                 if (taken.changes === 1) return { kind: "claimed", takeover: true };
             }
-            return { kind: "replay", record };
+            return { kind: "known", record };
         }).immediate();
     }
 
-    async complete(nullifier: string, receipt: string, response: StoredResponse, now: number): Promise<void> {
-        this.db
-            .prepare(`UPDATE tickets SET status = 'complete', receipt = ?, response = ?, completed_at = ? WHERE nullifier = ? AND status = 'pending'`)
-            .run(receipt, JSON.stringify(response), now, nullifier);
+    async renewLease(nullifier: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+        return (
+            this.db
+                .prepare(`UPDATE tickets SET lease_until = ? WHERE nullifier = ? AND status = 'pending' AND lease_owner = ?`)
+                .run(now + leaseMs, nullifier, owner).changes === 1
+        );
+    }
+
+    async complete(nullifier: string, charge: string, response: StoredResponse | undefined, now: number): Promise<StoredCharge> {
+        return this.db.transaction((): StoredCharge => {
+            const updated = this.db
+                .prepare(`UPDATE tickets SET status = 'complete', charge = ?, response = ?, completed_at = ? WHERE nullifier = ? AND status = 'pending'`)
+                .run(charge, response === undefined ? null : JSON.stringify(response), now, nullifier);
+            if (updated.changes === 1) return { charge, response, won: true };
+            const record = this.ticket(nullifier);
+            if (record?.charge === undefined) throw new Error(`ticket ${nullifier} cannot be completed (status ${record?.status ?? "unknown"})`);
+            return { charge: record.charge, response: record.response, won: false };
+        }).immediate();
     }
 
     async get(nullifier: string): Promise<TicketRecord | undefined> {
+        return this.ticket(nullifier);
+    }
+
+    private ticket(nullifier: string): TicketRecord | undefined {
         const row = this.db.prepare(`SELECT * FROM tickets WHERE nullifier = ?`).get(nullifier) as TicketRow | undefined;
         return row === undefined ? undefined : ticketFromRow(row);
     }
@@ -60,13 +87,42 @@ export class SqliteNullifierStore implements NullifierStore {
         return this.db.transaction((): TicketRecord | undefined => {
             const inserted = this.db
                 .prepare(
-                    `INSERT INTO tickets (nullifier, status, x, y, request_hash, ticket, lease_until, identity_commitment, created_at)
-                     VALUES (?, 'withdrawn', '', '', '', '', 0, ?, ?) ON CONFLICT (nullifier) DO NOTHING`
+                    `INSERT INTO tickets (nullifier, status, kind, x, y, request_hash, ticket, lease_owner, lease_until, identity_commitment, created_at)
+                     VALUES (?, 'withdrawn', 'request', '', '', '', '', '', 0, ?, ?) ON CONFLICT (nullifier) DO NOTHING`
                 )
                 .run(nullifier, identityCommitment, now);
             if (inserted.changes === 1) return undefined;
-            const record = ticketFromRow(this.db.prepare(`SELECT * FROM tickets WHERE nullifier = ?`).get(nullifier) as TicketRow);
+            const record = this.ticket(nullifier)!;
             return record.status === "withdrawn" ? undefined : record;
+        }).immediate();
+    }
+
+    async recordFold(fold: Omit<FoldRecord, "status">, now: number): Promise<FoldResult> {
+        return this.db.transaction((): FoldResult => {
+            const inserted = this.db
+                .prepare(
+                    `INSERT INTO folds (fold_nullifier, status, new_base, proof, signature, created_at)
+                     VALUES (?, 'folded', ?, ?, ?, ?) ON CONFLICT (fold_nullifier) DO NOTHING`
+                )
+                .run(fold.foldNullifier, fold.newBase, fold.proof, fold.signature, now);
+            if (inserted.changes === 1) return { kind: "recorded" };
+            const record = foldFromRow(this.db.prepare(`SELECT * FROM folds WHERE fold_nullifier = ?`).get(fold.foldNullifier) as FoldRow);
+            if (record.status === "closed") return { kind: "closed" };
+            return record.newBase === fold.newBase ? { kind: "replay", record } : { kind: "conflict", record };
+        }).immediate();
+    }
+
+    async closeFold(foldNullifier: string, identityCommitment: string, now: number): Promise<FoldRecord | undefined> {
+        return this.db.transaction((): FoldRecord | undefined => {
+            const inserted = this.db
+                .prepare(
+                    `INSERT INTO folds (fold_nullifier, status, new_base, proof, signature, identity_commitment, created_at)
+                     VALUES (?, 'closed', '', '', '', ?, ?) ON CONFLICT (fold_nullifier) DO NOTHING`
+                )
+                .run(foldNullifier, identityCommitment, now);
+            if (inserted.changes === 1) return undefined;
+            const record = foldFromRow(this.db.prepare(`SELECT * FROM folds WHERE fold_nullifier = ?`).get(foldNullifier) as FoldRow);
+            return record.status === "folded" ? record : undefined;
         }).immediate();
     }
 
@@ -76,6 +132,14 @@ export class SqliteNullifierStore implements NullifierStore {
                 .prepare(`INSERT INTO double_spends (nullifier, x, y, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`)
                 .run(nullifier, x, y, now).changes === 1
         );
+    }
+
+    async doubleSpendShares(nullifier: string): Promise<{ x: string; y: string }[]> {
+        return this.db.prepare(`SELECT x, y FROM double_spends WHERE nullifier = ? ORDER BY created_at`).all(nullifier) as { x: string; y: string }[];
+    }
+
+    async forgetDoubleSpend(nullifier: string): Promise<void> {
+        this.db.prepare(`DELETE FROM double_spends WHERE nullifier = ?`).run(nullifier);
     }
 
     async enqueueJob(id: string, kind: ChainJob["kind"], payload: string, now: number): Promise<boolean> {
@@ -145,6 +209,7 @@ export class SqliteNullifierStore implements NullifierStore {
             tickets: count(`SELECT COUNT(*) AS n FROM tickets WHERE status <> 'withdrawn'`),
             complete: count(`SELECT COUNT(*) AS n FROM tickets WHERE status = 'complete'`),
             withdrawn: count(`SELECT COUNT(*) AS n FROM tickets WHERE status = 'withdrawn'`),
+            folds: count(`SELECT COUNT(*) AS n FROM folds WHERE status = 'folded'`),
             doubleSpends: count(`SELECT COUNT(*) AS n FROM double_spends`),
             jobs
         };

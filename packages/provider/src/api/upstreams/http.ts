@@ -1,0 +1,213 @@
+import type { ApiRoute, Dialect } from "../route";
+import { UpstreamError } from "./types";
+import type { RelayedHeaders, RouteTimeouts, Upstream, UpstreamReply } from "./types";
+
+/** The environment variable holding the provider's API key for each kind of upstream. */
+export const UPSTREAM_KEY_VARIABLES: Readonly<Record<Dialect, string>> = {
+    openai: "ZKAPI_UPSTREAM_API_KEY",
+    anthropic: "ZKAPI_ANTHROPIC_API_KEY",
+    ollama: "ZKAPI_OLLAMA_API_KEY"
+};
+
+/** The provider's key for a kind of upstream, from the environment (never from a client). */
+export function upstreamApiKey(dialect: Dialect, env: NodeJS.ProcessEnv = process.env): string | undefined {
+    const key = env[UPSTREAM_KEY_VARIABLES[dialect]];
+    return key === undefined || key.length === 0 ? undefined : key;
+}
+
+/** The Anthropic API version the gateway speaks. */
+export const ANTHROPIC_VERSION = "2023-06-01";
+
+/** Largest non-streamed upstream answer read (bytes). */
+const MAX_BODY_BYTES = 64 << 20;
+
+/**
+ * The URL a route is sent to, from a base URL written as the dialect's own SDK takes it:
+ * - OpenAI: the base includes the version (`http://127.0.0.1:8000/v1`,
+ *   `https://openrouter.ai/api/v1`); the route's path after `/v1` is appended. A base with
+ *   no path (`http://127.0.0.1:9100`) means `/v1`.
+ * - Anthropic: the host (`https://api.anthropic.com`); the route's path is appended (a base
+ *   ending in `/v1` is not doubled).
+ * - Ollama: the host (`http://127.0.0.1:11434`); likewise (a base ending in `/api` is not doubled).
+ * The base's query string (`?api-version=…`) is kept.
+ */
+export function upstreamUrl(dialect: Dialect, baseUrl: string, routePath: string): URL {
+    const url = parseBaseUrl(baseUrl);
+    const base = url.pathname.replace(/\/+$/, "");
+    const prefix = dialect === "ollama" ? "/api" : "/v1";
+    if (!routePath.startsWith(`${prefix}/`)) throw new Error(`${routePath} is not a ${dialect} path`);
+    const rest = routePath.slice(prefix.length);
+    if (dialect === "openai") url.pathname = `${base === "" ? "/v1" : base}${rest}`;
+    else url.pathname = base.endsWith(prefix) ? `${base}${rest}` : `${base}${routePath}`;
+    return url;
+}
+
+function parseBaseUrl(baseUrl: string): URL {
+    let url: URL;
+    try {
+        url = new URL(baseUrl);
+    } catch {
+        throw new Error(`the upstream base URL ${JSON.stringify(baseUrl)} is not a URL`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`the upstream base URL must be http or https, not ${url.protocol}`);
+    if (url.username !== "" || url.password !== "") throw new Error("the upstream base URL must not carry credentials: give the key in the environment");
+    url.hash = "";
+    return url;
+}
+
+export interface HttpUpstreamOptions {
+    /** The API the server speaks. */
+    readonly dialect: Dialect;
+    /** The base URL, as the dialect's SDK takes it (see {@link upstreamUrl}). */
+    readonly baseUrl: string;
+    /** The provider's key (see {@link upstreamApiKey}): `Authorization: Bearer` (OpenAI, Ollama) or `x-api-key` (Anthropic). */
+    readonly apiKey?: string;
+    readonly anthropicVersion?: string;
+    /** Overrides of the routes' timeouts. */
+    readonly timeouts?: RouteTimeouts;
+    /** Fixed headers of the provider's own (OpenRouter's `HTTP-Referer`, say). */
+    readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * An upstream over HTTP: an OpenAI-compatible server (OpenAI, vLLM, Ollama's `/v1`, llama.cpp
+ * server, OpenRouter), Anthropic's API, or Ollama's native API. Requests carry the provider's
+ * credentials and never a header of the client's (the interface does not even take them).
+ * Each request runs under its route's timeout, stream included; an answered 4xx or 5xx comes
+ * back as a reply with its status.
+ */
+export class HttpUpstream implements Upstream {
+    private readonly headers: Readonly<Record<string, string>>;
+
+    constructor(private readonly options: HttpUpstreamOptions) {
+        parseBaseUrl(options.baseUrl);
+        const auth: Record<string, string> = {};
+        if (options.dialect === "anthropic") {
+            auth["anthropic-version"] = options.anthropicVersion ?? ANTHROPIC_VERSION;
+            if (options.apiKey !== undefined) auth["x-api-key"] = options.apiKey;
+        } else if (options.apiKey !== undefined) {
+            auth.authorization = `Bearer ${options.apiKey}`;
+        }
+        this.headers = { ...options.headers, ...auth, "user-agent": "zk-api-credits-gateway" };
+    }
+
+    serves(route: ApiRoute): boolean {
+        return route.dialect === this.options.dialect;
+    }
+
+    /** The URL this upstream sends a route to. */
+    urlOf(route: ApiRoute): URL {
+        return upstreamUrl(this.options.dialect, this.options.baseUrl, route.path);
+    }
+
+    async send(route: ApiRoute, body: Buffer, signal?: AbortSignal): Promise<UpstreamReply> {
+        if (!this.serves(route)) throw new UpstreamError("unsupported", `a ${this.options.dialect} upstream does not serve ${route.path}`);
+        const timeoutMs = this.options.timeouts?.[route.id] ?? route.timeoutMs;
+        const call = new UpstreamCall(timeoutMs, signal, `${route.method} ${route.path}`);
+        let response: Response;
+        try {
+            response = await fetch(this.urlOf(route), {
+                method: route.method,
+                headers: route.method === "POST" ? { ...this.headers, "content-type": "application/json" } : this.headers,
+                body: route.method === "POST" ? body : undefined,
+                signal: call.signal,
+                redirect: "error"
+            });
+        } catch (error) {
+            call.done();
+            throw call.failure(error, "unreachable");
+        }
+        const contentType = response.headers.get("content-type") ?? "";
+        const headers: RelayedHeaders = contentType === "" ? {} : { "content-type": contentType };
+        const framing = route.paid ? route.framing : undefined;
+        const streamed =
+            response.ok &&
+            response.body !== null &&
+            ((framing === "sse" && /^text\/event-stream/i.test(contentType)) || (framing === "ndjson" && /^application\/(x-)?ndjson/i.test(contentType)));
+        if (streamed && framing !== undefined) {
+            return { kind: "stream", status: response.status, headers, framing, chunks: call.relay(response.body!), cancel: () => call.cancel() };
+        }
+        try {
+            return { kind: "body", status: response.status, headers, body: await call.readAll(response) };
+        } finally {
+            call.done();
+        }
+    }
+}
+
+/** One upstream request's cancellation: its timeout, the caller's signal, `cancel()`. */
+class UpstreamCall {
+    private readonly controller = new AbortController();
+    private readonly timer: NodeJS.Timeout;
+    private timedOut = false;
+    private readonly callerSignal: AbortSignal | undefined;
+    private readonly onCallerAbort = (): void => this.controller.abort();
+
+    constructor(
+        private readonly timeoutMs: number,
+        caller: AbortSignal | undefined,
+        private readonly what: string
+    ) {
+        this.timer = setTimeout(() => {
+            this.timedOut = true;
+            this.controller.abort();
+        }, timeoutMs);
+        this.timer.unref();
+        this.callerSignal = caller;
+        if (caller?.aborted) this.controller.abort();
+        else caller?.addEventListener("abort", this.onCallerAbort, { once: true });
+    }
+
+    get signal(): AbortSignal {
+        return this.controller.signal;
+    }
+
+    cancel(): void {
+        this.controller.abort();
+        this.done();
+    }
+
+    done(): void {
+        clearTimeout(this.timer);
+        this.callerSignal?.removeEventListener("abort", this.onCallerAbort);
+    }
+
+    failure(error: unknown, otherwise: "unreachable" | "broken"): UpstreamError {
+        if (error instanceof UpstreamError) return error;
+        if (this.timedOut) return new UpstreamError("timeout", `${this.what}: no complete answer within ${this.timeoutMs} ms`, { cause: error });
+        if (this.controller.signal.aborted) return new UpstreamError("aborted", `${this.what}: cancelled`, { cause: error });
+        const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
+        return new UpstreamError(otherwise, `${this.what}: ${error instanceof Error ? error.message : String(error)}${cause}`, { cause: error });
+    }
+
+    async readAll(response: Response): Promise<Buffer> {
+        const parts: Buffer[] = [];
+        let size = 0;
+        try {
+            if (response.body === null) return Buffer.alloc(0);
+            for await (const chunk of response.body) {
+                size += chunk.byteLength;
+                if (size > MAX_BODY_BYTES) {
+                    this.controller.abort();
+                    throw new UpstreamError("broken", `${this.what}: the answer exceeds ${MAX_BODY_BYTES} bytes`);
+                }
+                parts.push(Buffer.from(chunk));
+            }
+        } catch (error) {
+            throw this.failure(error, "broken");
+        }
+        return Buffer.concat(parts);
+    }
+
+    async *relay(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+        try {
+            for await (const chunk of body) yield chunk;
+        } catch (error) {
+            throw this.failure(error, "broken");
+        } finally {
+            this.done();
+            // Stopping early (the consumer broke off) releases the connection.
+            if (!this.controller.signal.aborted) this.controller.abort();
+        }
+    }
+}

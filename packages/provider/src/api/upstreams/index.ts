@@ -1,0 +1,4 @@
+export * from "./types";
+export * from "./http";
+export * from "./echo";
+export * from "./router";
