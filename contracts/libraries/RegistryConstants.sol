@@ -11,10 +11,24 @@ uint256 constant MAX_AMOUNT = (1 << AMOUNT_BITS) - 1;
 /// @dev 10000 basis points = 100 %.
 uint256 constant BPS_DENOMINATOR = 10_000;
 
-/// @dev The registry tree is a Lean IMT of depth at most 32 (the circuits support up to 32).
-uint256 constant MAX_TREE_DEPTH = 32;
+/// @dev Depth of the registry tree the Spend circuit is built for: Spend(TREE_DEPTH, TICKET_WINDOW) = Spend(32, 8).
+/// The registry holds at most 2^TREE_DEPTH deposits. Bound to the circuit, never a deployment parameter.
+uint256 constant TREE_DEPTH = 32;
 
-/// @dev Burned funds go here at withdrawal, never to the provider (many ERC-20s refuse address(0)).
+/// @dev W: tickets of one base that may be open at once, and slots a withdrawal declares or discloses
+/// (Spend(32, 8), Withdraw(2, 8)).
+uint256 constant TICKET_WINDOW = 8;
+
+/// @dev K: charges folded into the next base at a time (Fold(2), Withdraw(2, 8)).
+uint256 constant FOLD_SIZE = 2;
+
+/// @dev Position of `burned` in the Withdraw proof's `accounting` signal: spent + burned·2^96 + mask·2^192.
+uint256 constant ACCOUNTING_BURNED_SHIFT = AMOUNT_BITS;
+
+/// @dev Position of the declared-slots mask in the Withdraw proof's `accounting` signal.
+uint256 constant ACCOUNTING_MASK_SHIFT = 2 * AMOUNT_BITS;
+
+/// @dev Burned funds go here, never to the provider (many ERC-20s refuse address(0)).
 address constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
 
 /// @dev The longest challenge window a registry may set: a user's refund waits this long at most.

@@ -16,9 +16,11 @@ contract RegistryProbe {
     /// @param leafCount {IRegistryCheckpoint-leafCount}.
     /// @param checkpoint {IRegistryCheckpoint-checkpointAt} of `leafCount`.
     /// @param violationCount {ICreditRegistry-violationCount}.
+    /// @param totalRefundsOwed {IDepositCustody-totalRefundsOwed}.
     /// @param records {ICreditRegistry-deposits} of each requested identity commitment.
     /// @param withdrawalCommitments {ICreditRegistry-withdrawalCommitments} of each requested identity commitment.
     /// @param balances Token balance of each requested holder.
+    /// @param refundsOwed {IDepositCustody-refundsOwed} of each requested holder.
     struct Observation {
         uint256 registryBalance;
         uint256 pendingTreasury;
@@ -26,12 +28,14 @@ contract RegistryProbe {
         uint256 leafCount;
         bytes32 checkpoint;
         uint256 violationCount;
+        uint256 totalRefundsOwed;
         ICreditRegistry.DepositRecord[] records;
         bytes32[] withdrawalCommitments;
         uint256[] balances;
+        uint256[] refundsOwed;
     }
 
-    /// @notice Reads the registry's accounting, checkpoint, the given deposits and the given token balances.
+    /// @notice Reads the registry's accounting, checkpoint, the given deposits and the given holders' balances and refunds owed.
     /// @param registry The registry under test.
     /// @param identityCommitments Deposits to read.
     /// @param holders Addresses whose token balance to read.
@@ -48,6 +52,7 @@ contract RegistryProbe {
         observation.leafCount = registry.leafCount();
         observation.checkpoint = registry.checkpointAt(observation.leafCount);
         observation.violationCount = registry.violationCount();
+        observation.totalRefundsOwed = registry.totalRefundsOwed();
         uint256 count = identityCommitments.length;
         observation.records = new ICreditRegistry.DepositRecord[](count);
         observation.withdrawalCommitments = new bytes32[](count);
@@ -56,8 +61,10 @@ contract RegistryProbe {
             observation.withdrawalCommitments[i] = registry.withdrawalCommitments(identityCommitments[i]);
         }
         observation.balances = new uint256[](holders.length);
+        observation.refundsOwed = new uint256[](holders.length);
         for (uint256 i = 0; i < holders.length; ++i) {
             observation.balances[i] = token.balanceOf(holders[i]);
+            observation.refundsOwed[i] = registry.refundsOwed(holders[i]);
         }
     }
 }

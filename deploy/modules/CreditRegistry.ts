@@ -1,17 +1,25 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
-import type { ArgumentType, IgnitionModuleBuilder } from "@nomicfoundation/ignition-core";
+import type { ArgumentType, Artifact, IgnitionModuleBuilder } from "@nomicfoundation/ignition-core";
+
+/** Verifiers to deploy from compiled artifacts (a ceremony's set) instead of the project's contracts. */
+export type VerifierArtifacts = Readonly<Record<"SpendVerifier" | "FoldVerifier" | "WithdrawVerifier" | "SlashVerifier", Artifact>>;
 
 /**
- * The registry and what it links to: the Poseidon libraries (used once, in the constructor,
- * to compute scope and context), the three generated Groth16 verifiers and the registry.
- * `token` is either a deployed token's address (parameter) or a future of this deployment.
+ * The registry and what it links to: the Poseidon libraries (scope and context in the
+ * constructor, the disclosure challenge's hash at run time), the four generated Groth16
+ * verifiers (Spend(32, 8), Fold(2), Withdraw(2, 8), Slash) and the registry. The tree depth (32),
+ * the ticket window (8) and the fold size (2) are the circuits' and no parameter.
+ * `token` is either a deployed token's address (parameter) or a future of this deployment;
+ * `verifiers`, when given, are deployed from those artifacts (see scripts/ceremony/deployment-setup.ts).
  */
-export function buildCreditRegistry(m: IgnitionModuleBuilder, token: ArgumentType) {
+export function buildCreditRegistry(m: IgnitionModuleBuilder, token: ArgumentType, verifiers?: VerifierArtifacts) {
     const poseidonT3 = m.library("PoseidonT3");
     const poseidonT5 = m.library("PoseidonT5");
-    const spendVerifier = m.contract("SpendVerifier");
-    const withdrawVerifier = m.contract("WithdrawVerifier");
-    const slashVerifier = m.contract("SlashVerifier");
+    const verifier = (name: keyof VerifierArtifacts) => (verifiers ? m.contract(name, verifiers[name]) : m.contract(name));
+    const spendVerifier = verifier("SpendVerifier");
+    const foldVerifier = verifier("FoldVerifier");
+    const withdrawVerifier = verifier("WithdrawVerifier");
+    const slashVerifier = verifier("SlashVerifier");
     const registry = m.contract(
         "CreditRegistry",
         [
@@ -25,8 +33,9 @@ export function buildCreditRegistry(m: IgnitionModuleBuilder, token: ArgumentTyp
                 reserveBps: m.getParameter<bigint>("reserveBps"),
                 challengeWindow: m.getParameter<bigint>("challengeWindow"),
                 depositTerm: m.getParameter<bigint>("depositTerm"),
-                treeDepth: m.getParameter<bigint>("treeDepth", 20n),
+                epochBlocks: m.getParameter<bigint>("epochBlocks"),
                 spendVerifier,
+                foldVerifier,
                 withdrawVerifier,
                 slashVerifier,
                 owner: m.getParameter<string>("owner")
@@ -34,7 +43,7 @@ export function buildCreditRegistry(m: IgnitionModuleBuilder, token: ArgumentTyp
         ],
         { libraries: { PoseidonT3: poseidonT3, PoseidonT5: poseidonT5 } }
     );
-    return { registry, spendVerifier, withdrawVerifier, slashVerifier, poseidonT3, poseidonT5 };
+    return { registry, spendVerifier, foldVerifier, withdrawVerifier, slashVerifier, poseidonT3, poseidonT5 };
 }
 
 /** The registry for an existing ERC-20 (any network): `token` is a parameter. */

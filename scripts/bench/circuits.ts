@@ -1,7 +1,8 @@
 /**
- * Circuit benchmark: size and Groth16 proving/verification time of Spend(20), Withdraw and
- * Slash, next to a plain RLN v2 circuit (scripts/bench/rln-yardstick.circom) built and timed
- * the same way as the yardstick.
+ * Circuit benchmark (protocol v2): size and Groth16 proving/verification time of Spend(32, 8),
+ * Fold(2), Withdraw(2, 8) and Slash, next to a plain RLN v2 circuit
+ * (scripts/bench/rln-yardstick.circom, depth 20, as in v1's report) built and timed the same
+ * way as the yardstick, and compared with v1's published figures.
  *
  *   npx ts-node --transpile-only scripts/bench/circuits.ts
  *
@@ -12,27 +13,42 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { groth16, r1cs as r1csInfo, wtns, zKey } from "snarkjs";
 import type { Groth16Proof } from "snarkjs";
 import {
+    baseBlinding,
+    chargePoint,
+    commitBase,
+    commitTicket,
+    ephemeralKeyBinding,
+    FOLD_SIZE,
+    flattenFoldSignals,
     flattenSlashSignals,
     flattenSpendSignals,
     flattenWithdrawSignals,
+    foldBase,
+    foldInputs,
+    foldPublicSignals,
     Identity,
     randomFieldElement,
-    randomScalar,
+    registryContext,
     RegistryTree,
+    requestSigner,
     rlnShare,
     slashInputs,
     slashPublicSignals,
     slashReceiverBinding,
     spendInputs,
     spendPublicSignals,
+    ticketBlinding,
+    TICKET_WINDOW,
+    TREE_DEPTH,
     withdrawInputs,
     withdrawPublicSignals
 } from "@zk-api-credits/protocol";
-import type { AccountState, CircuitInputs } from "@zk-api-credits/protocol";
+import type { BaseState, ChargeAmounts, CircuitInputs, RegistryBinding, SignedBase, SignedCharge } from "@zk-api-credits/protocol";
 import { compileCircuit } from "../circuits/compile";
 import { CACHE_DIR, loadConfig } from "../circuits/config";
 import type { CircuitConfig, CircuitsConfig } from "../circuits/config";
@@ -62,6 +78,14 @@ const RECEIVER = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
 const YARDSTICK = "rln-yardstick";
 /** Ratio of Spend's to the yardstick's warm proving time the design aims for. */
 const RATIO_TARGET = 2;
+/** Protocol v1's figures (its reports/bench/circuits.json), to compare v2 with. */
+const V1_FIGURES: readonly { circuit: string; comparedWith: string; constraints?: number; warmP50Ms: number; warmP95Ms?: number }[] = [
+    { circuit: "spend-20", comparedWith: "spend-32", constraints: 14_624, warmP50Ms: 1_499, warmP95Ms: 1_540 },
+    { circuit: "withdraw", comparedWith: "withdraw-2-8", constraints: 7_991, warmP50Ms: 803, warmP95Ms: 861 },
+    { circuit: "slash", comparedWith: "slash", constraints: 214, warmP50Ms: 107, warmP95Ms: 125 },
+    // The yardstick is the same circuit in v1 and v2: only its timing is compared (machine drift).
+    { circuit: YARDSTICK, comparedWith: YARDSTICK, warmP50Ms: 840 }
+];
 
 const log = (message: string): void => console.log(`[circuits] ${message}`);
 
@@ -93,34 +117,68 @@ function member(identity: Identity, leafValue: bigint, others = 64): { tree: Reg
     return { tree, index };
 }
 
-/** Spend, Withdraw and Slash proof cases from one signed account, as a client makes them. */
+/** Signs bases and charges of one registry as the gateway does. */
+class BenchSigner {
+    readonly registry: RegistryBinding;
+    private readonly context: bigint;
+
+    constructor(private readonly provider: BenchProvider) {
+        this.registry = provider.binding(CHAIN_ID, REGISTRY);
+        this.context = registryContext(this.registry);
+    }
+
+    signBase(identity: Identity, base: BaseState): SignedBase {
+        const blinding = baseBlinding(identity.secret, this.registry.scope, base.folded);
+        return { base, blinding, signature: this.provider.signer.signBase(this.context, commitBase(base, identity.commitment, blinding)) };
+    }
+
+    charge(identity: Identity, index: bigint, amounts: ChargeAmounts): SignedCharge {
+        const blinding = ticketBlinding(identity.secret, this.registry.scope, index);
+        const ticket = commitTicket(index, identity.commitment, blinding);
+        return { ...amounts, blinding, signature: this.provider.signer.signCharge(this.context, chargePoint(ticket, amounts.cost, amounts.penalty)) };
+    }
+}
+
+/**
+ * Spend, Fold, Withdraw and Slash proof cases of one account, as a client makes them: each
+ * case takes the next base of the account's history (bases 2, 4, …, signed), so every proof has
+ * fresh inputs; a Spend proof is the last ticket of the base's window, with its request key.
+ */
 function protocolCases(): Record<CircuitName, () => ProofCase> {
-    const provider = new BenchProvider();
-    const registry = provider.binding(CHAIN_ID, REGISTRY);
+    const provider = new BenchSigner(new BenchProvider());
+    const { registry } = provider;
     const identity = new Identity();
-    const deposit = 100_000n;
-    const { tree, index } = member(identity, deposit);
-    const state: AccountState = { spent: 12_345n, burned: 500n, seq: 7n };
-    const blinding = randomScalar();
-    const signature = provider.sign(state, identity.commitment, blinding);
     const secret = identity.secret;
+    const deposit = 10_000_000n;
+    const { tree, index } = member(identity, deposit);
+    const merkleProof = tree.merkleProof(index, TREE_DEPTH);
+    const K = BigInt(FOLD_SIZE);
+    let folded = 0n;
+    /** The next signed base of the account and the K charges beyond it. */
+    const next = (): { base: SignedBase; charges: SignedCharge[] } => {
+        folded += K;
+        const base = provider.signBase(identity, { spent: 700n * folded, burned: folded % 3n === 0n ? 500n : 0n, folded });
+        const charges = Array.from({ length: FOLD_SIZE }, (_, s) => provider.charge(identity, folded + BigInt(s), { cost: 300n + BigInt(s), penalty: s === 1 ? 500n : 0n }));
+        return { base, charges };
+    };
     return {
-        "spend-20": () => {
-            const witness = {
-                secret,
-                deposit,
-                merkleProof: tree.merkleProof(index, 20),
-                state,
-                blinding,
-                signature,
-                rerandomiser: randomScalar(),
-                registry,
-                x: randomFieldElement()
-            };
+        "spend-32": () => {
+            const { base } = next();
+            const ticket = folded + BigInt(TICKET_WINDOW) - 1n;
+            const x = ephemeralKeyBinding(requestSigner(secret, registry.scope, ticket).publicKey);
+            const witness = { secret, deposit, merkleProof, base, index: ticket, ticketBlinding: ticketBlinding(secret, registry.scope, ticket), registry, x };
             return { inputs: spendInputs(witness), expected: flattenSpendSignals(spendPublicSignals(witness)) };
         },
-        withdraw: () => {
-            const witness = { secret, state, blinding, signature, registry, recipient: BigInt(`0x${randomBytes(20).toString("hex")}`) };
+        "fold-2": () => {
+            const { base, charges } = next();
+            const newBlinding = baseBlinding(secret, registry.scope, foldBase(base.base, charges).folded);
+            const witness = { secret, base, charges, newBlinding, registry };
+            return { inputs: foldInputs(witness), expected: flattenFoldSignals(foldPublicSignals(witness)) };
+        },
+        "withdraw-2-8": () => {
+            const { base, charges } = next();
+            const declared = Array.from({ length: TICKET_WINDOW }, (_, j) => j % 3 === 1);
+            const witness = { secret, base, charges, declared, registry, recipient: BigInt(`0x${randomBytes(20).toString("hex")}`) };
             return { inputs: withdrawInputs(witness), expected: flattenWithdrawSignals(withdrawPublicSignals(witness)) };
         },
         slash: () => {
@@ -135,6 +193,7 @@ function rlnCase(): () => ProofCase {
     const identity = new Identity();
     const userMessageLimit = 100n;
     const { tree, index } = member(identity, userMessageLimit);
+    // The yardstick keeps v1's depth 20, so its figure compares with v1's report.
     const proof = tree.merkleProof(index, 20);
     return () => {
         const messageId = BigInt(Math.floor(Math.random() * Number(userMessageLimit)));
@@ -359,7 +418,12 @@ async function measureAll(circuits: BenchCircuit[], coldCount: number, verifyRun
 // ---------------------------------------------------------------- report
 
 function report(results: CircuitResult[], machine: MachineInfo): void {
-    const warning = busyWarning(machine);
+    // The machine may have been quiet when the benchmark started and busy by its end.
+    const loadAtEnd = Math.round(os.loadavg()[0]! * 100) / 100;
+    const warning =
+        busyWarning(machine) ??
+        (loadAtEnd >= machine.cpus / 2 ? `Caution: the machine was busy when this benchmark ended (1-minute load ${loadAtEnd} on ${machine.cpus} CPUs); timings may be inflated.` : undefined);
+    if (warning !== undefined) log(warning);
     const headers = [
         "circuit",
         "constraints",
@@ -388,8 +452,14 @@ function report(results: CircuitResult[], machine: MachineInfo): void {
         fmtMs(r.verifyMs.p95),
         `${r.warmFullProveMs.n}/${r.verifyMs.n}`
     ]);
-    const spend = results.find((r) => r.name === "spend-20")!;
-    const rln = results.find((r) => r.name === YARDSTICK)!;
+    const find = (name: string): CircuitResult => {
+        const found = results.find((r) => r.name === name);
+        if (found === undefined) throw new Error(`no result for ${name}`);
+        return found;
+    };
+    const spend = find("spend-32");
+    const fold = find("fold-2");
+    const rln = find(YARDSTICK);
     const ratio = {
         fullProve: spend.warmFullProveMs.p50 / rln.warmFullProveMs.p50,
         proveOnly: spend.proveOnlyMs.p50 / rln.proveOnlyMs.p50,
@@ -397,11 +467,26 @@ function report(results: CircuitResult[], machine: MachineInfo): void {
         constraints: spend.constraints / rln.constraints
     };
     const verdict = ratio.fullProve <= RATIO_TARGET ? "met" : `missed by ${(ratio.fullProve - RATIO_TARGET).toFixed(2)}`;
+    // A request costs the client one Spend proof, and one K-th of a Fold proof in the background.
+    const perRequestMs = spend.warmFullProveMs.p50 + fold.warmFullProveMs.p50 / FOLD_SIZE;
     const ratioLine =
         `Spend/RLN warm proving-time ratio (p50 fullProve): ${ratio.fullProve.toFixed(2)} (target ≤ ${RATIO_TARGET}: ${verdict}); ` +
-        `prove-only ${ratio.proveOnly.toFixed(2)}, witness ${ratio.witness.toFixed(2)}, constraints ${ratio.constraints.toFixed(2)}.`;
+        `prove-only ${ratio.proveOnly.toFixed(2)}, witness ${ratio.witness.toFixed(2)}, constraints ${ratio.constraints.toFixed(2)}. ` +
+        `Client proving per request (Spend + Fold/${FOLD_SIZE}, warm p50): ${fmtMs(perRequestMs)} ms.`;
 
-    console.log(`\n${textTable(headers, rows)}\n\n${ratioLine}\n`);
+    // v1 against v2 (v1's report: the same machine class, the same benchmark).
+    const v1Rows = V1_FIGURES.map((v1) => {
+        const v2 = find(v1.comparedWith);
+        return [
+            `${v1.circuit} → ${v1.comparedWith}`,
+            v1.constraints === undefined ? `${fmtInt(v2.constraints)} (same circuit)` : `${fmtInt(v1.constraints)} → ${fmtInt(v2.constraints)}`,
+            `${fmtMs(v1.warmP50Ms)} → ${fmtMs(v2.warmFullProveMs.p50)} (×${(v2.warmFullProveMs.p50 / v1.warmP50Ms).toFixed(2)})`,
+            v1.warmP95Ms === undefined ? "–" : `${fmtMs(v1.warmP95Ms)} → ${fmtMs(v2.warmFullProveMs.p95)}`
+        ];
+    });
+    const v1Headers = ["v1 → v2", "constraints", "warm p50 (ms)", "warm p95 (ms)"];
+
+    console.log(`\n${textTable(headers, rows)}\n\n${ratioLine}\n\n${textTable(v1Headers, v1Rows)}\n`);
     const markdown = [
         "## Circuits",
         "",
@@ -411,14 +496,26 @@ function report(results: CircuitResult[], machine: MachineInfo): void {
         "Times in milliseconds. Cold: median of fresh processes, each timing its first `groth16.fullProve` " +
             "(reading wasm and zkey from disk and building the curve). Warm: wasm and zkey in memory, fresh valid inputs per proof. " +
             "Witness: `wtns.calculate`; prove-only: `groth16.prove` on a precomputed witness; verify: `groth16.verify` with the vkey in memory. " +
-            `\`${YARDSTICK}\` is a plain RLN v2 circuit (depth-20 BinaryMerkleRoot) built by the benchmark as the yardstick.`,
+            `\`${YARDSTICK}\` is a plain RLN v2 circuit (depth-20 BinaryMerkleRoot, as in v1's report) built by the benchmark as the yardstick.`,
         "",
         markdownTable(headers, rows),
         "",
         ratioLine,
+        "",
+        "Against protocol v1 (v1's published figures):",
+        "",
+        markdownTable(v1Headers, v1Rows),
         ""
     ].join("\n");
-    const files = writeReport("circuits", { machine, ratio: { ...ratio, target: RATIO_TARGET, met: ratio.fullProve <= RATIO_TARGET }, circuits: results }, markdown);
+    const comparison = V1_FIGURES.map((v1) => {
+        const v2 = find(v1.comparedWith);
+        return { ...v1, v2: { constraints: v2.constraints, warmP50Ms: v2.warmFullProveMs.p50, warmP95Ms: v2.warmFullProveMs.p95 } };
+    });
+    const files = writeReport(
+        "circuits",
+        { machine, loadAtEnd, ratio: { ...ratio, target: RATIO_TARGET, met: ratio.fullProve <= RATIO_TARGET }, perRequestMs, circuits: results, v1: comparison },
+        markdown
+    );
     log(`wrote ${files.json} and ${files.md}`);
 }
 

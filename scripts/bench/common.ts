@@ -8,8 +8,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { CircuitProver, commitState, providerPublicKey, registryScope, signState, toSolidityProof } from "@zk-api-credits/protocol";
-import type { AccountState, RegistryBinding, RegistryTerms, StateSignature } from "@zk-api-credits/protocol";
+import { CircuitProver, EdDSAPoseidonSigner, registryScope, toSolidityProof } from "@zk-api-credits/protocol";
+import type { RegistryBinding, RegistryTerms } from "@zk-api-credits/protocol";
 import type { Groth16Proof } from "snarkjs";
 import { ARTIFACTS_DIR, packageVersion, ROOT } from "../circuits/config";
 
@@ -152,7 +152,8 @@ export function writeReport(name: string, data: object, markdown: string): { jso
 
 // ---------------------------------------------------------------- protocol fixtures
 
-export type CircuitName = "spend-20" | "withdraw" | "slash";
+/** Names of the committed circuit artifacts (protocol v2 instances). */
+export type CircuitName = "spend-32" | "fold-2" | "withdraw-2-8" | "slash";
 
 /** Paths of a committed circuit's proving artifacts. */
 export function artifactPaths(name: CircuitName): { wasm: string; zkey: string; verificationKey: string } {
@@ -172,20 +173,16 @@ export function prover(name: CircuitName): CircuitProver {
     return found;
 }
 
-/** The terms the tests use: maxCost 1000, policyPenalty 500, reserve 10 %. */
+/** The terms the benchmarks use off-chain: maxCost 1000, policyPenalty 500, reserve 10 %. */
 export const BENCH_TERMS: RegistryTerms = { maxCost: 1_000n, policyPenalty: 500n, reserveBps: 1_000n };
 
-/** A provider with a fresh EdDSA key that signs account states. */
+/** A provider with a fresh EdDSA key (signs bases and charges as the gateway does). */
 export class BenchProvider {
-    readonly privateKey = randomBytes(32);
-    readonly publicKey = providerPublicKey(this.privateKey);
+    readonly signer = new EdDSAPoseidonSigner(randomBytes(32));
+    readonly publicKey = this.signer.publicKey;
 
     binding(chainId: bigint, registry: string, terms: RegistryTerms = BENCH_TERMS): RegistryBinding {
         return { scope: registryScope(chainId, registry), providerKey: this.publicKey, terms };
-    }
-
-    sign(state: AccountState, identityCommitment: bigint, blinding: bigint): StateSignature {
-        return signState(this.privateKey, commitState(state, identityCommitment, blinding));
     }
 }
 

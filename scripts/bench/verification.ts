@@ -1,8 +1,9 @@
 /**
  * Provider-side verification benchmark: snarkjs' one-proof `groth16.verify` (what
- * SnarkjsTicketVerifier does) against the randomised batch verifier of
- * packages/provider/src/batch-verifier.ts, measured in the same run on the same Spend(20)
- * proofs.
+ * SnarkjsProofVerifier does) against the randomised batch verifier of
+ * packages/provider/src/batch-verifier.ts, measured in the same run on the same Spend(32, 8)
+ * proofs; what an invalid proof costs (alone, in a batch of valid ones, in a flood); and the
+ * worker-thread pool (packages/provider/src/verification/pool.ts) the gateway uses.
  *
  *   npx ts-node --transpile-only scripts/bench/verification.ts
  *
@@ -11,13 +12,13 @@
  *      BENCH_SINGLE_RUNS   snarkjs single verifications (default 60, at least 50)
  *      BENCH_REPS          repetitions per batch size (default 7, at least 5)
  *      BENCH_REP_MS        minimum wall time of one repetition (default 400 ms)
- *      BENCH_WORKERS=0     skip the ffjavascript worker-thread variant
+ *      BENCH_WORKERS=0     skip the ffjavascript worker-thread variant and the pool
  * Writes reports/bench/verification.json and reports/bench/verification.md.
  *
  * Targets (issue "Performance"): ≥ 400 proofs/s per core and ≥ 6× snarkjs' single verify.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { getCurveFromName } from "ffjavascript";
@@ -25,17 +26,26 @@ import type { Bn128Engine } from "ffjavascript";
 import { groth16 } from "snarkjs";
 import type { Groth16Proof } from "snarkjs";
 import {
+    baseBlinding,
+    commitBase,
+    decodeTicket,
+    ephemeralKeyBinding,
     flattenSpendSignals,
-    GENESIS_STATE,
+    GENESIS_BASE,
     Identity,
-    randomFieldElement,
-    randomScalar,
+    packProof,
+    registryContext,
     RegistryTree,
+    requestSigner,
+    SNARK_SCALAR_FIELD,
     spendInputs,
-    spendPublicSignals
+    spendPublicSignals,
+    ticketBlinding,
+    TREE_DEPTH,
+    unpackProof
 } from "@zk-api-credits/protocol";
-import type { AccountState, RegistryBinding, SpendWitness, StateSignature, VerificationKey } from "@zk-api-credits/protocol";
-import { Groth16BatchVerifier } from "@zk-api-credits/provider";
+import type { BaseState, RegistryBinding, SignedBase, SpendWitness, VerificationKey } from "@zk-api-credits/protocol";
+import { Groth16BatchVerifier, spendSignals, VerificationPool } from "@zk-api-credits/provider";
 import type { Groth16BatchItem } from "@zk-api-credits/provider";
 import { CACHE_DIR } from "../circuits/config";
 import {
@@ -61,6 +71,7 @@ const REGISTRIES = ["0x5FbDB2315678afecb367f032d93F642f64180aa3", "0xe7f1725E773
 const BATCH_SIZES = [1, 8, 16, 32, 64];
 const TARGET_PER_CORE = 400;
 const TARGET_SPEEDUP = 6;
+const R = SNARK_SCALAR_FIELD;
 
 const log = (message: string): void => console.log(`[verification] ${message}`);
 
@@ -72,53 +83,52 @@ interface StoredProof {
 }
 
 interface ProofCache {
-    readonly circuit: "spend-20";
+    readonly circuit: "spend-32";
     readonly zkeySha256: string;
     readonly proofs: StoredProof[];
 }
 
-/** A signed (or genesis) account in its own tree, bound to one provider registry. */
+/** An identity with a deposit in a tree of its own, holding a base signed by one of two providers. */
 interface Account {
     readonly registry: RegistryBinding;
-    readonly secret: bigint;
+    readonly identity: Identity;
     readonly deposit: bigint;
     readonly tree: RegistryTree;
-    readonly index: number;
-    readonly state: AccountState;
-    readonly blinding: bigint;
-    readonly signature?: StateSignature;
+    readonly leafIndex: number;
+    readonly base: SignedBase;
 }
 
 function benchAccounts(): Account[] {
     const providers = [new BenchProvider(), new BenchProvider()];
-    const states: AccountState[] = [GENESIS_STATE, { spent: 12_345n, burned: 500n, seq: 7n }, { spent: 1n, burned: 0n, seq: 1n }, { spent: 40_000n, burned: 1_000n, seq: 99n }];
-    return states.map((state, k) => {
+    const bases: BaseState[] = [GENESIS_BASE, { spent: 12_345n, burned: 500n, folded: 8n }, { spent: 1n, burned: 0n, folded: 2n }, { spent: 40_000n, burned: 1_000n, folded: 98n }];
+    return bases.map((state, k) => {
         const provider = providers[k % 2]!;
         const registry = provider.binding(CHAIN_ID, REGISTRIES[k % 2]!);
         const identity = new Identity();
         const deposit = 100_000n + BigInt(k) * 7_777n;
         const tree = new RegistryTree();
         tree.insertMany(Array.from({ length: 8 + 5 * k }, (_, i) => ({ identityCommitment: new Identity().commitment, deposit: 1_000n + BigInt(i) })));
-        const index = tree.insert(identity.commitment, deposit);
-        const blinding = randomScalar();
-        const signature = state.seq === 0n ? undefined : provider.sign(state, identity.commitment, blinding);
-        return { registry, secret: identity.secret, deposit, tree, index, state, blinding, signature };
+        const leafIndex = tree.insert(identity.commitment, deposit);
+        const blinding = baseBlinding(identity.secret, registry.scope, state.folded);
+        const signature = state.folded === 0n ? undefined : provider.signer.signBase(registryContext(registry), commitBase(state, identity.commitment, blinding));
+        return { registry, identity, deposit, tree, leafIndex, base: { base: state, blinding, signature } };
     });
 }
 
-async function proveOne(account: Account): Promise<StoredProof> {
+async function proveOne(account: Account, offset: number): Promise<StoredProof> {
+    const index = account.base.base.folded + BigInt(offset % 8);
+    const { secret } = account.identity;
     const witness: SpendWitness = {
-        secret: account.secret,
+        secret,
         deposit: account.deposit,
-        merkleProof: account.tree.merkleProof(account.index, 20),
-        state: account.state,
-        blinding: account.blinding,
-        signature: account.signature,
-        rerandomiser: randomScalar(),
+        merkleProof: account.tree.merkleProof(account.leafIndex, TREE_DEPTH),
+        base: account.base,
+        index,
+        ticketBlinding: ticketBlinding(secret, account.registry.scope, index),
         registry: account.registry,
-        x: randomFieldElement()
+        x: ephemeralKeyBinding(requestSigner(secret, account.registry.scope, index).publicKey)
     };
-    const { proof, publicSignals } = await prover("spend-20").prove(spendInputs(witness));
+    const { proof, publicSignals } = await prover("spend-32").prove(spendInputs(witness));
     const expected = flattenSpendSignals(spendPublicSignals(witness));
     if (publicSignals.length !== expected.length || publicSignals.some((s, i) => s !== expected[i])) {
         throw new Error("a benchmark proof has unexpected public signals");
@@ -126,9 +136,30 @@ async function proveOne(account: Account): Promise<StoredProof> {
     return { proof, publicSignals: publicSignals.map(String) };
 }
 
-/** `count` distinct valid Spend proofs with varied signals (4 accounts, 2 registries, random x). */
+/** The proofs of the gateway benchmark's cached tickets (real deployment, 8 indices of many accounts), if at least `count`. */
+function gatewayTicketProofs(count: number): { proofs: StoredProof[]; file: string } | undefined {
+    const dir = path.join(CACHE_DIR, "bench");
+    if (!existsSync(dir)) return undefined;
+    for (const name of readdirSync(dir).filter((n) => n.startsWith("gateway-v2-tickets-") && n.endsWith(".json"))) {
+        const tickets = JSON.parse(readFileSync(path.join(dir, name), "utf8")) as { header: string }[];
+        if (tickets.length < count) continue;
+        const proofs = tickets.slice(0, count).map(({ header }) => {
+            const ticket = decodeTicket(header);
+            return { proof: unpackProof(ticket.proof), publicSignals: spendSignals(ticket).map(String) };
+        });
+        return { proofs, file: path.join(dir, name) };
+    }
+    return undefined;
+}
+
+/**
+ * `count` distinct valid Spend proofs with varied signals: the gateway benchmark's tickets if
+ * cached, else proved here (4 accounts, 2 registries, every index of the window) and cached.
+ */
 async function benchProofs(count: number): Promise<{ proofs: StoredProof[]; file: string; generated: number }> {
-    const zkeySha256 = createHash("sha256").update(readFileSync(artifactPaths("spend-20").zkey)).digest("hex");
+    const reused = gatewayTicketProofs(count);
+    if (reused !== undefined) return { ...reused, generated: 0 };
+    const zkeySha256 = createHash("sha256").update(readFileSync(artifactPaths("spend-32").zkey)).digest("hex");
     const dir = path.join(CACHE_DIR, "bench");
     const file = path.join(dir, `proofs-${zkeySha256.slice(0, 16)}.json`);
     let proofs: StoredProof[] = [];
@@ -138,14 +169,14 @@ async function benchProofs(count: number): Promise<{ proofs: StoredProof[]; file
     }
     const generated = Math.max(0, count - proofs.length);
     if (generated > 0) {
-        log(`proving ${generated} Spend(20) proofs (cached afterwards in ${path.relative(process.cwd(), file)})`);
+        log(`proving ${generated} Spend(32, 8) proofs (cached afterwards in ${path.relative(process.cwd(), file)})`);
         const accounts = benchAccounts();
         for (let i = 0; proofs.length < count; i++) {
-            proofs.push(await proveOne(accounts[i % accounts.length]!));
+            proofs.push(await proveOne(accounts[i % accounts.length]!, Math.floor(i / accounts.length)));
             if (proofs.length % 8 === 0) log(`  ${proofs.length}/${count}`);
         }
         mkdirSync(dir, { recursive: true });
-        const cache: ProofCache = { circuit: "spend-20", zkeySha256, proofs };
+        const cache: ProofCache = { circuit: "spend-32", zkeySha256, proofs };
         writeFileSync(`${file}.tmp`, JSON.stringify(cache));
         renameSync(`${file}.tmp`, file);
     }
@@ -241,7 +272,7 @@ async function main(): Promise<void> {
     if (warning !== undefined) log(warning);
 
     const { proofs: stored, file, generated } = await benchProofs(count);
-    const vkey = JSON.parse(readFileSync(artifactPaths("spend-20").verificationKey, "utf8")) as VerificationKey;
+    const vkey = JSON.parse(readFileSync(artifactPaths("spend-32").verificationKey, "utf8")) as VerificationKey;
     const items = stored.map((p) => ({ proof: p.proof, publicSignals: p.publicSignals.map(BigInt) }));
     log(`${items.length} proofs (${generated} generated, cache ${path.relative(process.cwd(), file)})`);
 
@@ -253,7 +284,7 @@ async function main(): Promise<void> {
     const all = await engine.verify(items);
     if (!all.every(Boolean)) throw new Error("the batch verifier rejected a valid proof");
 
-    // snarkjs single-proof verification (the current SnarkjsTicketVerifier path).
+    // snarkjs single-proof verification (the SnarkjsProofVerifier path).
     log(`snarkjs groth16.verify × ${singleRuns}`);
     const singleMs: number[] = [];
     const singleCpuStart = process.cpuUsage();
@@ -287,6 +318,70 @@ async function main(): Promise<void> {
         );
     }
 
+    // What an invalid proof costs. A valid proof checked alone is the reference (one plain
+    // check); an invalid one must cost no more, whether alone, in a batch of valid proofs, or in
+    // a flood (the batch verifier then checks every proof alone instead of bisecting).
+    const invalid = items.map((item, i) => ({ ...item, publicSignals: item.publicSignals.map((s, j) => (j === 6 ? (s + 1n + BigInt(i)) % R : s)) }));
+    const costs = await Groth16BatchVerifier.create(vkey);
+    const costRow = async (variant: string, size: number, batch: (round: number) => Groth16BatchItem[], expected: (round: number) => boolean[]): Promise<Row> => {
+        const result = await throughput(size, reps, repMs, async (round) => {
+            const verdicts = await costs.verify(batch(round));
+            if (verdicts.some((v, i) => v !== expected(round)[i])) throw new Error(`${variant}: a wrong verdict`);
+        });
+        log(`${variant}: ${fmtMs(result.msPerBatch.median)} ms per batch of ${size}`);
+        return { variant, batchSize: size, result, speedup: result.proofsPerSecond.median / snarkjsPerSecond };
+    };
+    const alone = (item: Groth16BatchItem): Groth16BatchItem => ({ ...item, alone: true });
+    const validAlone = await costRow("valid proof checked alone", 1, (r) => [alone(items[r % items.length]!)], () => [true]);
+    const invalidAlone = await costRow("invalid proof checked alone", 1, (r) => [alone(invalid[r % invalid.length]!)], () => [false]);
+    // One invalid proof in every batch of 64 (steady state: groups of ⌊1/√q⌋ ≈ 8).
+    const oneBad = (r: number): Groth16BatchItem[] => window(64, r).map((item, k) => (k === r % 64 ? invalid[(r * 64 + k) % invalid.length]! : item));
+    const oneBadExpected = (r: number): boolean[] => Array.from({ length: 64 }, (_, k) => k !== r % 64);
+    for (let r = 0; r < 40; r++) await costs.verify(oneBad(r)); // let the failure rate settle
+    const oneInvalid = await costRow("1 invalid in each batch of 64", 64, oneBad, oneBadExpected);
+    // A flood: half of every batch invalid.
+    const half = (r: number): Groth16BatchItem[] => window(64, r).map((item, k) => (k % 2 === 0 ? invalid[(r * 64 + k) % invalid.length]! : item));
+    const halfExpected = (): boolean[] => Array.from({ length: 64 }, (_, k) => k % 2 === 1);
+    for (let r = 0; r < 4; r++) await costs.verify(half(r));
+    const flood = await costRow("flood: half of each batch of 64 invalid", 64, half, halfExpected);
+    rows.push(validAlone, invalidAlone, oneInvalid, flood);
+    await costs.close();
+    const valid64 = rows.find((row) => row.variant.startsWith("batch") && row.batchSize === 64)!;
+    const validShare = valid64.result.msPerBatch.median / 64;
+    const invalidCost = {
+        validProofInBatch64Ms: validShare,
+        validProofAloneMs: validAlone.result.msPerBatch.median,
+        invalidProofAloneMs: invalidAlone.result.msPerBatch.median,
+        /** What the invalid proof of a batch of 64 adds to the batch, in ms and in valid proofs checked alone. */
+        extraPerInvalidInBatchMs: oneInvalid.result.msPerBatch.median - valid64.result.msPerBatch.median,
+        extraPerInvalidInBatchVsAlone: (oneInvalid.result.msPerBatch.median - valid64.result.msPerBatch.median) / validAlone.result.msPerBatch.median,
+        /** In a flood, ms per proof (valid or not) and the ratio to a valid proof checked alone. */
+        floodPerProofMs: flood.result.msPerBatch.median / 64,
+        floodPerProofVsAlone: flood.result.msPerBatch.median / 64 / validAlone.result.msPerBatch.median
+    };
+    log(
+        `invalid proofs: alone ${fmtMs(invalidCost.invalidProofAloneMs)} ms (a valid one alone ${fmtMs(invalidCost.validProofAloneMs)} ms, in a batch of 64 ${fmtMs(validShare)} ms); ` +
+            `one in a batch of 64 adds ${fmtMs(invalidCost.extraPerInvalidInBatchMs)} ms (${invalidCost.extraPerInvalidInBatchVsAlone.toFixed(1)} × a valid proof checked alone); ` +
+            `in a flood ${fmtMs(invalidCost.floodPerProofMs)} ms per proof (${invalidCost.floodPerProofVsAlone.toFixed(2)} × a valid proof checked alone)`
+    );
+
+    // The gateway's verifier: the same engine on worker threads, fed concurrently.
+    const packedItems = items.map((item) => ({ proof: packProof(item.proof), publicSignals: item.publicSignals }));
+    if (withWorkers) {
+        for (const threads of [1, 2]) {
+            const pool = new VerificationPool(vkey, { threads });
+            await pool.ready();
+            const result = await throughput(256, reps, repMs, async (round) => {
+                const batch = Array.from({ length: 256 }, (_, k) => packedItems[(round * 256 + k) % packedItems.length]!);
+                const verdicts = await Promise.all(batch.map((item) => pool.verify(item.proof, item.publicSignals)));
+                if (!verdicts.every(Boolean)) throw new Error("the pool rejected a valid proof");
+            });
+            rows.push({ variant: `VerificationPool, ${threads} thread${threads > 1 ? "s" : ""} (256 concurrent)`, batchSize: 256, result, speedup: result.proofsPerSecond.median / snarkjsPerSecond });
+            log(`pool ${threads}: ${result.proofsPerSecond.median.toFixed(0)} proofs/s wall`);
+            await pool.close();
+        }
+    }
+
     // ffjavascript's worker threads for the same equation (no subgroup checks).
     if (withWorkers) {
         const curve = await getCurveFromName("bn128");
@@ -301,7 +396,7 @@ async function main(): Promise<void> {
         }
     }
 
-    report(machine, warning, { singleRuns, reps, repMs, proofs: items.length, cache: path.relative(process.cwd(), file) }, snarkjsSingle, snarkjsCpuMsPerProof, rows);
+    report(machine, warning, { singleRuns, reps, repMs, proofs: items.length, cache: path.relative(process.cwd(), file) }, snarkjsSingle, snarkjsCpuMsPerProof, rows, invalidCost);
 }
 
 function report(
@@ -310,7 +405,8 @@ function report(
     config: { singleRuns: number; reps: number; repMs: number; proofs: number; cache: string },
     snarkjsSingle: Stats,
     snarkjsCpuMsPerProof: number,
-    rows: readonly Row[]
+    rows: readonly Row[],
+    invalidCost: Record<string, number>
 ): void {
     const headers = ["variant", "batch", "proofs/s median", "min–max", "spread", "proofs/CPU-s", "ms/batch", "× snarkjs"];
     const cells = rows.map((row) => [
@@ -355,7 +451,12 @@ function report(
         "",
         markdownTable(headers, cells),
         "",
-        `Spend(20) proofs (${config.proofs} distinct, varied signals). Each batch row: median of ${config.reps} repetitions of ≥ ${config.repMs} ms, ` +
+        `What an invalid proof costs (ms of this thread): alone ${fmtMs(invalidCost.invalidProofAloneMs!)} (a valid proof alone ${fmtMs(invalidCost.validProofAloneMs!)}, ` +
+            `a valid proof in a batch of 64 ${fmtMs(invalidCost.validProofInBatch64Ms!)}); one invalid proof in a batch of 64 adds ${fmtMs(invalidCost.extraPerInvalidInBatchMs!)} ` +
+            `(${invalidCost.extraPerInvalidInBatchVsAlone!.toFixed(1)} × a valid proof checked alone: its group of ≈ 8 is checked again proof by proof); in a flood ` +
+            `(half of every batch invalid) every proof is checked alone, ${fmtMs(invalidCost.floodPerProofMs!)} per proof, ${invalidCost.floodPerProofVsAlone!.toFixed(2)} × a valid proof alone.`,
+        "",
+        `Spend(32, 8) proofs (${config.proofs} distinct, varied signals). Each batch row: median of ${config.reps} repetitions of ≥ ${config.repMs} ms, ` +
             "throughput = proofs verified / wall time; spread = (max − min) / median; proofs/CPU-s uses the process's CPU time " +
             "(all threads) and is the per-core figure. The batch verifier runs on one thread and includes every per-proof check " +
             "(canonical encodings, curve membership, G2 subgroup test). The worker rows run the same equation through ffjavascript's " +
@@ -385,7 +486,8 @@ function report(
                 samples: row.result.samples.map((s) => Math.round(s * 10) / 10),
                 speedupVsSnarkjsSingle: row.speedup
             })),
-            targets
+            targets,
+            invalidCost
         },
         markdown
     );

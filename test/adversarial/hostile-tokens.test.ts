@@ -1,80 +1,79 @@
 import { expect } from "chai";
-import { ethers, ignition } from "hardhat";
+import { ethers } from "hardhat";
 import type { Interface } from "ethers";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { GENESIS_STATE, Identity, registryScope } from "@zk-api-credits/protocol";
-import CreditRegistryModule from "../../deploy/modules/CreditRegistry";
+import { GENESIS_BASE, Identity } from "@zk-api-credits/protocol";
+import type { BaseState } from "@zk-api-credits/protocol";
 import type {
     BlocklistToken,
-    CreditRegistry,
     FalseReturnToken,
     FeeOnTransferToken,
     NoReturnToken,
     ReentrantToken,
-    TestToken,
     ZeroTransferRevertingToken
 } from "../../typechain-types";
-import { deployRegistry, register, signedState, slashing, spending, withdrawal } from "../helpers/registry";
-import type { Member, RegistryFixture, RegistryParameters, WithdrawalRequest } from "../helpers/registry";
+import {
+    BURN_ADDRESS,
+    deployRegistry,
+    fixedIdentity,
+    register,
+    registryFor,
+    signedBase,
+    slashing,
+    spending,
+    Status,
+    withdrawal
+} from "../helpers/registry";
+import type { Member, RegistryFixture, WithdrawalRequest } from "../helpers/registry";
 
 const DEPOSIT = 100_000n;
 const BOUNTY = (DEPOSIT * 1_000n) / 10_000n;
-const BURN = "0x000000000000000000000000000000000000dEaD";
-const WITHDRAWING = 2n;
-const WITHDRAWN = 3n;
-const SLASHED = 4n;
+const BURN = BURN_ADDRESS;
 
 /** ReentrantToken.Hook */
 const HOOK_TRANSFER = 1;
 const HOOK_TRANSFER_FROM = 2;
 
-/** A registry of the deploy module (Ignition) for `token`, bound like the base fixture's, as the helpers expect. */
-async function registryFor(base: RegistryFixture, token: { getAddress(): Promise<string> }, overrides: Partial<RegistryParameters> = {}): Promise<RegistryFixture> {
-    const parameters = { ...base.parameters, ...overrides };
-    const { registry } = (await ignition.deploy(CreditRegistryModule, {
-        parameters: { CreditRegistry: { ...parameters, token: await token.getAddress() } }
-    })) as unknown as { registry: CreditRegistry };
-    const terms = { maxCost: parameters.maxCost, policyPenalty: parameters.policyPenalty, reserveBps: parameters.reserveBps };
-    const binding = { scope: registryScope(base.chainId, await registry.getAddress()), providerKey: base.provider.publicKey, terms };
-    return { ...base, registry, token: token as unknown as TestToken, parameters, binding };
-}
+/** A signed base with these totals (two folds: four tickets). */
+const base = (spent: bigint, burned: bigint): BaseState => ({ spent, burned, folded: 4n });
 
 /**
- * Everything a registry call could change, rendered as lines: accounting, checkpoint, the
- * given deposits and the token balances of every account involved.
+ * Everything a registry call could change, rendered as lines: accounting, checkpoint, refunds
+ * owed, the given deposits and the token balances of every account involved.
  */
 async function observe(fx: RegistryFixture, identities: readonly bigint[], extraHolders: readonly string[] = []): Promise<string[]> {
     const { registry } = fx;
     const token = new ethers.Contract(await fx.token.getAddress(), ["function balanceOf(address) view returns (uint256)"], ethers.provider);
-    const registryAddress = await registry.getAddress();
     const leafCount = await registry.leafCount();
     const lines = [
         `leafCount ${leafCount}`,
         `checkpoint ${await registry.checkpointAt(leafCount)}`,
         `pendingTreasury ${await registry.pendingTreasury()}`,
         `pendingBurn ${await registry.pendingBurn()}`,
+        `totalRefundsOwed ${await registry.totalRefundsOwed()}`,
         `violationCount ${await registry.violationCount()}`
     ];
     for (const idc of identities) {
         const r = await registry.deposits(idc);
         lines.push(`deposit ${idc}: ${r.amount} ${r.registeredAt} ${r.withdrawalRequestedAt} ${r.leafIndex} ${r.status} ${await registry.withdrawalCommitments(idc)}`);
     }
-    const holders = [registryAddress, fx.treasury.address, BURN, fx.owner.address, ...fx.users.map((u) => u.address), ...extraHolders];
-    for (const holder of holders) lines.push(`balance ${holder} ${await token.balanceOf(holder)}`);
+    const holders = [fx.registryAddress, fx.treasury.address, BURN, fx.owner.address, ...fx.users.map((u) => u.address), ...extraHolders];
+    for (const holder of holders) lines.push(`balance ${holder} ${await token.balanceOf(holder)} owed ${await registry.refundsOwed(holder)}`);
     return lines;
 }
 
-/** The registry's custody invariant: balance = live deposits + pending revenue + pending burn (`identities`: every deposit). */
+/** The registry's custody invariant: balance = live deposits + pending revenue + pending burn + refunds owed (`identities`: every deposit). */
 async function expectCustody(fx: RegistryFixture, identities: readonly bigint[]): Promise<void> {
     let live = 0n;
     for (const idc of identities) {
         const r = await fx.registry.deposits(idc);
-        if (r.status === 1n || r.status === 2n) live += r.amount;
+        if (r.status === Status.Active || r.status === Status.Withdrawing) live += r.amount;
     }
     const token = new ethers.Contract(await fx.token.getAddress(), ["function balanceOf(address) view returns (uint256)"], ethers.provider);
-    const balance = (await token.balanceOf(await fx.registry.getAddress())) as bigint;
-    expect(balance).to.equal(live + (await fx.registry.pendingTreasury()) + (await fx.registry.pendingBurn()));
+    const balance = (await token.balanceOf(fx.registryAddress)) as bigint;
+    const pending = (await fx.registry.pendingTreasury()) + (await fx.registry.pendingBurn()) + (await fx.registry.totalRefundsOwed());
+    expect(balance).to.equal(live + pending);
 }
 
 describe("CreditRegistry with hostile ERC-20 tokens", function () {
@@ -85,93 +84,97 @@ describe("CreditRegistry with hostile ERC-20 tokens", function () {
             /** Calls that each succeed when made on their own (checked below), keyed by name. */
             inner: Record<string, string>;
             /** The outer calls, each of which moves tokens once the registry's state is updated. */
-            outer: Record<string, { hook: number; send: () => Promise<unknown>; idcs: bigint[] }>;
+            outer: Record<string, { hook: number; send: () => Promise<unknown> }>;
             outerIdentity: Identity;
             innerIdentity: Identity;
+            /** The recipient a refund is owed to (the token refused it once). */
+            owedRecipient: string;
             at: number;
         }
 
         async function reentrancyFixture(): Promise<ReentrancyFixture> {
-            const base = await deployRegistry();
             const hostile = (await ethers.deployContract("ReentrantToken")) as unknown as ReentrantToken;
-            const fx = await registryFor(base, hostile);
-            const registryAddress = await fx.registry.getAddress();
+            const fx = await registryFor(await deployRegistry(), hostile);
             const u = fx.users;
+            const id = (label: string) => fixedIdentity(`hostile/reentrancy/${label}`);
 
             // A deposit whose term is over (claimable), then the others.
-            const expiring = await register(fx, u[0]!, DEPOSIT);
+            const expiring = await register(fx, u[0]!, DEPOSIT, id("expiring"));
             await time.increase(fx.parameters.depositTerm);
-            const finalizable = await register(fx, u[1]!, DEPOSIT);
-            const outerFinalizable = await register(fx, u[2]!, DEPOSIT);
-            const challengeable = await register(fx, u[3]!, DEPOSIT);
-            const slashable = await register(fx, u[4]!, DEPOSIT);
-            const outerSlashable = await register(fx, u[5]!, DEPOSIT);
-            const requester = await register(fx, u[6]!, DEPOSIT);
-            const cheat = await register(fx, u[7]!, DEPOSIT);
-            const members = [expiring, finalizable, outerFinalizable, challengeable, slashable, outerSlashable, requester, cheat];
+            const finalizable = await register(fx, u[1]!, DEPOSIT, id("finalizable"));
+            const outerFinalizable = await register(fx, u[2]!, DEPOSIT, id("outer finalizable"));
+            const challengeable = await register(fx, u[3]!, DEPOSIT, id("challengeable"));
+            const slashable = await register(fx, u[4]!, DEPOSIT, id("slashable"));
+            const outerSlashable = await register(fx, u[5]!, DEPOSIT, id("outer slashable"));
+            const requester = await register(fx, u[6]!, DEPOSIT, id("requester"));
+            const cheat = await register(fx, u[7]!, DEPOSIT, id("cheat"));
+            const owed = await register(fx, u[13]!, DEPOSIT, id("owed"));
+            const members = [expiring, finalizable, outerFinalizable, challengeable, slashable, outerSlashable, requester, cheat, owed];
 
             // Revenue to sweep: a slashed cheat.
             await fx.registry.slash(cheat.identity.commitment, u[8]!.address, await slashing(fx, cheat.identity.secret, u[8]!.address));
 
-            // Two withdrawals past their window.
-            const finalizing = await withdrawal(fx, finalizable, signedState(fx, finalizable, { spent: 1_000n, burned: 500n, seq: 2n }), u[1]!.address);
+            // Three withdrawals past their window; the token refuses the third refund once (a bubbled, blocked re-entry): it is owed.
+            const finalizing = await withdrawal(fx, finalizable, { base: signedBase(fx, finalizable, base(1_000n, 500n)), recipient: u[1]!.address });
             await fx.registry.requestWithdrawal(finalizable.identity.commitment, finalizing.request, finalizing.proof);
-            const outerFinalizing = await withdrawal(fx, outerFinalizable, signedState(fx, outerFinalizable, { spent: 2_000n, burned: 500n, seq: 3n }), u[2]!.address);
+            const outerFinalizing = await withdrawal(fx, outerFinalizable, { base: signedBase(fx, outerFinalizable, base(2_000n, 500n)), recipient: u[2]!.address });
             await fx.registry.requestWithdrawal(outerFinalizable.identity.commitment, outerFinalizing.request, outerFinalizing.proof);
+            const owing = await withdrawal(fx, owed, { base: signedBase(fx, owed, GENESIS_BASE), recipient: u[13]!.address });
+            await fx.registry.requestWithdrawal(owed.identity.commitment, owing.request, owing.proof);
             await time.increase(fx.parameters.challengeWindow);
+            await hostile.arm(HOOK_TRANSFER, fx.registryAddress, fx.registry.interface.encodeFunctionData("sweep"), true);
+            await expect(fx.registry.finalizeWithdrawal(owed.identity.commitment, owing.request)).to.emit(fx.registry, "RefundDeferred");
+            // The refused transfer reverted the token's own state too, so it is still armed: disarm it.
+            await hostile.arm(0, fx.registryAddress, "0x", false);
 
-            // A stale withdrawal (ticket 0 was spent), still inside its window.
-            const genesis = signedState(fx, challengeable, GENESIS_STATE);
-            const spent = await spending(fx, challengeable, genesis, 4242n);
-            const stale = await withdrawal(fx, challengeable, genesis, u[3]!.address);
-            await fx.registry.requestWithdrawal(challengeable.identity.commitment, stale.request, stale.proof);
+            // A withdrawal that hides a used ticket (ticket 0 of genesis, disclosed in slot 0), still inside its window.
+            const genesis = signedBase(fx, challengeable, GENESIS_BASE);
+            const spent = await spending(fx, challengeable, genesis, 0n);
+            const hiding = await withdrawal(fx, challengeable, { base: genesis, recipient: u[3]!.address });
+            await fx.registry.requestWithdrawal(challengeable.identity.commitment, hiding.request, hiding.proof);
 
-            const requesting = await withdrawal(fx, requester, signedState(fx, requester, GENESIS_STATE), u[6]!.address);
+            const requesting = await withdrawal(fx, requester, { base: signedBase(fx, requester, GENESIS_BASE), recipient: u[6]!.address });
             const slashProof = await slashing(fx, slashable.identity.secret, u[9]!.address);
             const outerSlashProof = await slashing(fx, outerSlashable.identity.secret, u[10]!.address);
+            const withdrawalSlashProof = await slashing(fx, challengeable.identity.secret, u[11]!.address);
 
             // The token's own deposit, for an inner register; and an outer registrant, approved in advance.
-            const innerIdentity = new Identity();
+            const innerIdentity = id("inner");
             await hostile.mint(await hostile.getAddress(), DEPOSIT);
-            await hostile.approveAsToken(registryAddress, DEPOSIT);
-            const outerIdentity = new Identity();
+            await hostile.approveAsToken(fx.registryAddress, DEPOSIT);
+            const outerIdentity = id("outer");
             await hostile.mint(u[11]!.address, DEPOSIT);
-            await hostile.connect(u[11]!).approve(registryAddress, DEPOSIT);
+            await hostile.connect(u[11]!).approve(fx.registryAddress, DEPOSIT);
 
             const abi: Interface = fx.registry.interface;
             const encode = (name: string, args: unknown[]) => abi.encodeFunctionData(name, args);
+            const challengeableIdc = challengeable.identity.commitment;
             const inner: Record<string, string> = {
                 register: encode("register", [innerIdentity.commitment, DEPOSIT]),
                 requestWithdrawal: encode("requestWithdrawal", [requester.identity.commitment, requesting.request, requesting.proof]),
-                challengeWithdrawal: encode("challengeWithdrawal", [challengeable.identity.commitment, stale.request, spent.signals, spent.proof]),
+                challengeUndeclaredTicket: encode("challengeUndeclaredTicket", [challengeableIdc, hiding.request, 0, spent.signals, spent.proof]),
+                slashWithdrawal: encode("slashWithdrawal", [challengeableIdc, hiding.request, u[11]!.address, withdrawalSlashProof]),
                 finalizeWithdrawal: encode("finalizeWithdrawal", [finalizable.identity.commitment, finalizing.request]),
                 slash: encode("slash", [slashable.identity.commitment, u[9]!.address, slashProof]),
                 claimExpired: encode("claimExpired", [expiring.identity.commitment]),
+                claimRefund: encode("claimRefund", [u[13]!.address]),
                 sweep: encode("sweep", []),
                 "finalizeWithdrawal of the outer deposit": encode("finalizeWithdrawal", [outerFinalizable.identity.commitment, outerFinalizing.request]),
                 "slash of the outer deposit": encode("slash", [outerSlashable.identity.commitment, u[10]!.address, outerSlashProof])
             };
             const outer: ReentrancyFixture["outer"] = {
-                register: {
-                    hook: HOOK_TRANSFER_FROM,
-                    send: () => fx.registry.connect(u[11]!).register(outerIdentity.commitment, DEPOSIT),
-                    idcs: [outerIdentity.commitment]
-                },
+                register: { hook: HOOK_TRANSFER_FROM, send: () => fx.registry.connect(u[11]!).register(outerIdentity.commitment, DEPOSIT) },
                 finalizeWithdrawal: {
                     hook: HOOK_TRANSFER,
-                    send: () => fx.registry.connect(u[12]!).finalizeWithdrawal(outerFinalizable.identity.commitment, outerFinalizing.request),
-                    idcs: []
+                    send: () => fx.registry.connect(u[12]!).finalizeWithdrawal(outerFinalizable.identity.commitment, outerFinalizing.request)
                 },
-                slash: {
-                    hook: HOOK_TRANSFER,
-                    send: () => fx.registry.connect(u[12]!).slash(outerSlashable.identity.commitment, u[10]!.address, outerSlashProof),
-                    idcs: []
-                },
-                sweep: { hook: HOOK_TRANSFER, send: () => fx.registry.connect(u[12]!).sweep(), idcs: [] }
+                slash: { hook: HOOK_TRANSFER, send: () => fx.registry.connect(u[12]!).slash(outerSlashable.identity.commitment, u[10]!.address, outerSlashProof) },
+                claimRefund: { hook: HOOK_TRANSFER, send: () => fx.registry.connect(u[12]!).claimRefund(u[13]!.address) },
+                sweep: { hook: HOOK_TRANSFER, send: () => fx.registry.connect(u[12]!).sweep() }
             };
-            // The outer calls run at this time in every variant (inside the stale withdrawal's window).
+            // The outer calls run at this time in every variant (inside the hiding withdrawal's window).
             const at = (await time.latest()) + 1_800;
-            return { ...fx, hostile, members, inner, outer, outerIdentity, innerIdentity, at };
+            return { ...fx, hostile, members, inner, outer, outerIdentity, innerIdentity, owedRecipient: u[13]!.address, at };
         }
 
         function identitiesOf(fx: ReentrancyFixture): bigint[] {
@@ -188,16 +191,18 @@ describe("CreditRegistry with hostile ERC-20 tokens", function () {
         it("Should make each inner call succeed when the token makes it outside a registry call (the control)", async function () {
             for (const [name, payload] of Object.entries((await loadFixture(reentrancyFixture)).inner)) {
                 const fx = await loadFixture(reentrancyFixture);
-                await fx.hostile.arm(HOOK_TRANSFER, await fx.registry.getAddress(), payload, true);
-                await fx.hostile.mint(fx.users[13]!.address, 1n);
+                const reentries = await fx.hostile.reentries();
+                await fx.hostile.arm(HOOK_TRANSFER, fx.registryAddress, payload, true);
+                await fx.hostile.mint(fx.users[14]!.address, 1n);
                 // A plain token transfer between users fires the armed call: the registry is not mid-call.
-                await fx.hostile.connect(fx.users[13]!).transfer(fx.users[14]!.address, 1n);
-                expect(await fx.hostile.reentries(), name).to.equal(1n);
+                await time.setNextBlockTimestamp(fx.at);
+                await fx.hostile.connect(fx.users[14]!).transfer(fx.users[15]!.address, 1n);
+                expect(await fx.hostile.reentries(), name).to.equal(reentries + 1n);
                 expect(await fx.hostile.lastReentrySucceeded(), `${name}: ${await fx.hostile.lastReentryResult()}`).to.equal(true);
             }
         });
 
-        for (const outerName of ["register", "finalizeWithdrawal", "slash", "sweep"]) {
+        for (const outerName of ["register", "finalizeWithdrawal", "slash", "claimRefund", "sweep"]) {
             it(`Should stop every re-entry from inside ${outerName} with ReentrancyGuardReentrantCall, leaving exactly the outer call's effects`, async function () {
                 // The outer call alone, unarmed: the reference state.
                 let fx = await loadFixture(reentrancyFixture);
@@ -210,9 +215,10 @@ describe("CreditRegistry with hostile ERC-20 tokens", function () {
                 for (const [innerName, payload] of Object.entries(fx.inner)) {
                     fx = await loadFixture(reentrancyFixture);
                     const before = await observe(fx, ids, holders);
-                    await fx.hostile.arm(fx.outer[outerName]!.hook, await fx.registry.getAddress(), payload, false);
+                    const reentries = await fx.hostile.reentries();
+                    await fx.hostile.arm(fx.outer[outerName]!.hook, fx.registryAddress, payload, false);
                     await runOuter(fx, outerName);
-                    expect(await fx.hostile.reentries(), `${outerName} > ${innerName}: the hook did not fire`).to.equal(1n);
+                    expect(await fx.hostile.reentries(), `${outerName} > ${innerName}: the hook did not fire`).to.equal(reentries + 1n);
                     expect(await fx.hostile.lastReentrySucceeded(), `${outerName} > ${innerName}`).to.equal(false);
                     expect(await fx.hostile.lastReentryResult(), `${outerName} > ${innerName}`).to.equal(guardError());
                     const after = await observe(fx, ids, holders);
@@ -223,15 +229,14 @@ describe("CreditRegistry with hostile ERC-20 tokens", function () {
             });
         }
 
-        it("Should revert the whole outer call, changing nothing, when the token bubbles the blocked re-entry up", async function () {
+        it("Should revert the whole outer call, changing nothing, when the token bubbles the blocked re-entry up from a deposit or a bounty", async function () {
             const attempts: [string, string][] = [
                 ["register", "register"],
-                ["finalizeWithdrawal", "finalizeWithdrawal of the outer deposit"],
                 ["slash", "slash of the outer deposit"]
             ];
             for (const [outerName, innerName] of attempts) {
                 const fx = await loadFixture(reentrancyFixture);
-                await fx.hostile.arm(fx.outer[outerName]!.hook, await fx.registry.getAddress(), fx.inner[innerName]!, true);
+                await fx.hostile.arm(fx.outer[outerName]!.hook, fx.registryAddress, fx.inner[innerName]!, true);
                 const before = await observe(fx, identitiesOf(fx), [await fx.hostile.getAddress()]);
                 await expect(fx.outer[outerName]!.send() as Promise<never>)
                     .to.be.revertedWithCustomError(fx.hostile, "ReentryFailed")
@@ -240,12 +245,33 @@ describe("CreditRegistry with hostile ERC-20 tokens", function () {
             }
         });
 
+        it("Should owe a refund the token refuses (here: a bubbled, blocked re-entry) and keep it owed while the claim is refused", async function () {
+            const fx = await loadFixture(reentrancyFixture);
+            const recipient = fx.users[2]!.address;
+            await fx.hostile.arm(HOOK_TRANSFER, fx.registryAddress, fx.inner["finalizeWithdrawal of the outer deposit"]!, true);
+            await time.setNextBlockTimestamp(fx.at);
+            const refund = DEPOSIT - 2_500n;
+            await expect(fx.outer.finalizeWithdrawal!.send() as Promise<never>)
+                .to.emit(fx.registry, "RefundDeferred")
+                .withArgs(fx.members[2]!.identity.commitment, recipient, refund);
+            expect(await fx.registry.refundsOwed(recipient)).to.equal(refund);
+            expect((await fx.registry.deposits(fx.members[2]!.identity.commitment)).status).to.equal(Status.Withdrawn);
+            await expectCustody(fx, identitiesOf(fx));
+
+            await fx.hostile.arm(HOOK_TRANSFER, fx.registryAddress, fx.inner.sweep!, true);
+            await expect(fx.registry.claimRefund(recipient)).to.be.revertedWithCustomError(fx.registry, "RefundRefused").withArgs(recipient, refund);
+            await fx.hostile.arm(0, fx.registryAddress, "0x", false);
+            await expect(fx.registry.claimRefund(recipient)).to.changeTokenBalance(fx.hostile, recipient, refund);
+            await expectCustody(fx, identitiesOf(fx));
+        });
+
         it("Should keep a sweep leg the token refuses (here: a blocked re-entry) pending and lose nothing", async function () {
             const fx = await loadFixture(reentrancyFixture);
-            await fx.hostile.arm(fx.outer.sweep!.hook, await fx.registry.getAddress(), fx.inner.sweep!, true);
+            await fx.hostile.arm(fx.outer.sweep!.hook, fx.registryAddress, fx.inner.sweep!, true);
             const toTreasury = await fx.registry.pendingTreasury();
             const toBurn = await fx.registry.pendingBurn();
             expect(toTreasury > 0n).to.equal(true);
+            // The first leg (the treasury's) fires the armed call and is refused; a burn leg would be paid.
             if (toBurn === 0n) {
                 await expect(fx.outer.sweep!.send() as Promise<never>)
                     .to.be.revertedWithCustomError(fx.registry, "SweepRefused")
@@ -262,14 +288,14 @@ describe("CreditRegistry with hostile ERC-20 tokens", function () {
             const fx = await loadFixture(reentrancyFixture);
             const idc = fx.members[2]!.identity.commitment;
             const pendingBefore = await fx.registry.pendingTreasury();
-            await fx.hostile.arm(HOOK_TRANSFER, await fx.registry.getAddress(), fx.registry.interface.encodeFunctionData("deposits", [idc]), true);
+            await fx.hostile.arm(HOOK_TRANSFER, fx.registryAddress, fx.registry.interface.encodeFunctionData("deposits", [idc]), true);
             await runOuter(fx, "finalizeWithdrawal");
             expect(await fx.hostile.lastReentrySucceeded()).to.equal(true);
             const [seen] = fx.registry.interface.decodeFunctionResult("deposits", await fx.hostile.lastReentryResult());
-            expect(seen.status).to.equal(WITHDRAWN);
+            expect(seen.status).to.equal(Status.Withdrawn);
 
             const again = await loadFixture(reentrancyFixture);
-            await again.hostile.arm(HOOK_TRANSFER, await again.registry.getAddress(), again.registry.interface.encodeFunctionData("pendingTreasury"), true);
+            await again.hostile.arm(HOOK_TRANSFER, again.registryAddress, again.registry.interface.encodeFunctionData("pendingTreasury"), true);
             await runOuter(again, "finalizeWithdrawal");
             const [pending] = again.registry.interface.decodeFunctionResult("pendingTreasury", await again.hostile.lastReentryResult());
             expect(pending).to.equal(pendingBefore + 2_000n);
@@ -278,13 +304,11 @@ describe("CreditRegistry with hostile ERC-20 tokens", function () {
 
     describe("a token whose transfer and transferFrom return false", function () {
         async function falseFixture() {
-            const base = await deployRegistry();
             const hostile = (await ethers.deployContract("FalseReturnToken")) as unknown as FalseReturnToken;
-            const fx = await registryFor(base, hostile);
-            const alice = await register(fx, fx.users[0]!, DEPOSIT);
-            const bob = await register(fx, fx.users[1]!, DEPOSIT);
-            const signed = signedState(fx, alice, { spent: 3_000n, burned: 500n, seq: 4n });
-            const { request, proof } = await withdrawal(fx, alice, signed, fx.users[2]!.address);
+            const fx = await registryFor(await deployRegistry(), hostile);
+            const alice = await register(fx, fx.users[0]!, DEPOSIT, fixedIdentity("hostile/false/alice"));
+            const bob = await register(fx, fx.users[1]!, DEPOSIT, fixedIdentity("hostile/false/bob"));
+            const { request, proof } = await withdrawal(fx, alice, { base: signedBase(fx, alice, base(3_000n, 500n)), recipient: fx.users[2]!.address });
             await fx.registry.requestWithdrawal(alice.identity.commitment, request, proof);
             await time.increase(fx.parameters.challengeWindow);
             const slashProof = await slashing(fx, bob.identity.secret, fx.users[3]!.address);
@@ -295,7 +319,7 @@ describe("CreditRegistry with hostile ERC-20 tokens", function () {
             const fx = await loadFixture(falseFixture);
             const user = fx.users[4]!;
             await fx.hostile.mint(user.address, DEPOSIT);
-            await fx.hostile.connect(user).approve(await fx.registry.getAddress(), DEPOSIT);
+            await fx.hostile.connect(user).approve(fx.registryAddress, DEPOSIT);
             await fx.hostile.setFailures(false, true);
             const identity = new Identity();
             const ids = [fx.alice.identity.commitment, fx.bob.identity.commitment, identity.commitment];
@@ -306,68 +330,68 @@ describe("CreditRegistry with hostile ERC-20 tokens", function () {
             expect(await observe(fx, ids)).to.deep.equal(before);
         });
 
-        it("Should refuse payouts whose transfer returns false, changing nothing, and pay in full once transfers work", async function () {
+        it("Should take a false for a refusal: the refund is owed, a bounty reverts, a sweep keeps both legs; all paid once transfers work", async function () {
             const fx = await loadFixture(falseFixture);
             const token = await fx.hostile.getAddress();
             const ids = [fx.alice.identity.commitment, fx.bob.identity.commitment];
+            const recipient = fx.users[2]!.address;
             await fx.hostile.setFailures(true, false);
-            const before = await observe(fx, ids);
             await expect(fx.registry.finalizeWithdrawal(fx.alice.identity.commitment, fx.request))
-                .to.be.revertedWithCustomError(fx.registry, "SafeERC20FailedOperation")
-                .withArgs(token);
+                .to.emit(fx.registry, "RefundDeferred")
+                .withArgs(fx.alice.identity.commitment, recipient, DEPOSIT - 3_500n);
+            expect(await fx.hostile.balanceOf(recipient)).to.equal(0n);
+            const before = await observe(fx, ids);
             await expect(fx.registry.slash(fx.bob.identity.commitment, fx.users[3]!.address, fx.slashProof))
                 .to.be.revertedWithCustomError(fx.registry, "SafeERC20FailedOperation")
                 .withArgs(token);
+            await expect(fx.registry.sweep()).to.be.revertedWithCustomError(fx.registry, "SweepRefused").withArgs(3_000n, 500n);
+            await expect(fx.registry.claimRefund(recipient)).to.be.revertedWithCustomError(fx.registry, "RefundRefused").withArgs(recipient, DEPOSIT - 3_500n);
             expect(await observe(fx, ids)).to.deep.equal(before);
-            expect((await fx.registry.deposits(fx.alice.identity.commitment)).status).to.equal(WITHDRAWING);
+            await expectCustody(fx, ids);
 
             await fx.hostile.setFailures(false, false);
-            await expect(fx.registry.finalizeWithdrawal(fx.alice.identity.commitment, fx.request)).to.changeTokenBalance(fx.hostile, fx.users[2]!, DEPOSIT - 3_500n);
+            await expect(fx.registry.claimRefund(recipient)).to.changeTokenBalance(fx.hostile, recipient, DEPOSIT - 3_500n);
             await expect(fx.registry.slash(fx.bob.identity.commitment, fx.users[3]!.address, fx.slashProof)).to.changeTokenBalance(fx.hostile, fx.users[3]!, BOUNTY);
-
-            await fx.hostile.setFailures(true, false);
-            const pending = await observe(fx, ids);
-            await expect(fx.registry.sweep()).to.be.revertedWithCustomError(fx.registry, "SweepRefused");
-            expect(await observe(fx, ids)).to.deep.equal(pending);
-            await fx.hostile.setFailures(false, false);
             await expect(fx.registry.sweep()).to.changeTokenBalances(fx.hostile, [fx.treasury.address, BURN], [3_000n + DEPOSIT - BOUNTY, 500n]);
-            await expectCustody(fx, [fx.alice.identity.commitment, fx.bob.identity.commitment]);
+            await expectCustody(fx, ids);
+            expect(await fx.hostile.balanceOf(fx.registryAddress)).to.equal(0n);
         });
     });
 
     describe("a token without return values (USDT-style)", function () {
         it("Should take deposits and make every payout to the unit through SafeERC20", async function () {
-            const base = await loadFixture(deployRegistry);
+            const deployed = await loadFixture(deployRegistry);
             const hostile = (await ethers.deployContract("NoReturnToken")) as unknown as NoReturnToken;
-            const fx = await registryFor(base, hostile);
-            const alice = await register(fx, fx.users[0]!, DEPOSIT);
-            const bob = await register(fx, fx.users[1]!, DEPOSIT);
-            expect(await hostile.balanceOf(await fx.registry.getAddress())).to.equal(2n * DEPOSIT);
+            const fx = await registryFor(deployed, hostile);
+            const alice = await register(fx, fx.users[0]!, DEPOSIT, fixedIdentity("hostile/no return/alice"));
+            const bob = await register(fx, fx.users[1]!, DEPOSIT, fixedIdentity("hostile/no return/bob"));
+            expect(await hostile.balanceOf(fx.registryAddress)).to.equal(2n * DEPOSIT);
 
-            const { request, proof } = await withdrawal(fx, alice, signedState(fx, alice, { spent: 7_000n, burned: 500n, seq: 8n }), fx.users[2]!.address);
+            const { request, proof } = await withdrawal(fx, alice, { base: signedBase(fx, alice, base(7_000n, 500n)), declared: [1], recipient: fx.users[2]!.address });
             await fx.registry.requestWithdrawal(alice.identity.commitment, request, proof);
             await time.increase(fx.parameters.challengeWindow);
             await fx.registry.finalizeWithdrawal(alice.identity.commitment, request);
-            expect(await hostile.balanceOf(fx.users[2]!.address)).to.equal(DEPOSIT - 7_500n);
+            // Burned 500, charged 7,000 + 1,000 for the declared slot.
+            expect(await hostile.balanceOf(fx.users[2]!.address)).to.equal(DEPOSIT - 500n - 8_000n);
 
             await fx.registry.slash(bob.identity.commitment, fx.users[3]!.address, await slashing(fx, bob.identity.secret, fx.users[3]!.address));
             expect(await hostile.balanceOf(fx.users[3]!.address)).to.equal(BOUNTY);
 
             await fx.registry.sweep();
-            expect(await hostile.balanceOf(fx.treasury.address)).to.equal(7_000n + DEPOSIT - BOUNTY);
+            expect(await hostile.balanceOf(fx.treasury.address)).to.equal(8_000n + DEPOSIT - BOUNTY);
             expect(await hostile.balanceOf(BURN)).to.equal(500n);
-            expect(await hostile.balanceOf(await fx.registry.getAddress())).to.equal(0n);
+            expect(await hostile.balanceOf(fx.registryAddress)).to.equal(0n);
         });
     });
 
     describe("a fee-on-transfer token", function () {
         it("Should refuse the deposit with DepositTransferMismatch and record nothing", async function () {
-            const base = await loadFixture(deployRegistry);
+            const deployed = await loadFixture(deployRegistry);
             const hostile = (await ethers.deployContract("FeeOnTransferToken")) as unknown as FeeOnTransferToken;
-            const fx = await registryFor(base, hostile);
+            const fx = await registryFor(deployed, hostile);
             const user = fx.users[0]!;
             await hostile.mint(user.address, DEPOSIT);
-            await hostile.connect(user).approve(await fx.registry.getAddress(), DEPOSIT);
+            await hostile.connect(user).approve(fx.registryAddress, DEPOSIT);
             const identity = new Identity();
             const before = await observe(fx, [identity.commitment], ["0x0000000000000000000000000000000000000FEE"]);
             await expect(fx.registry.connect(user).register(identity.commitment, DEPOSIT))
@@ -381,19 +405,18 @@ describe("CreditRegistry with hostile ERC-20 tokens", function () {
 
     describe("a token with a blocklist (or that refuses the burn address)", function () {
         async function blocklistFixture() {
-            const base = await deployRegistry();
             const hostile = (await ethers.deployContract("BlocklistToken")) as unknown as BlocklistToken;
-            const fx = await registryFor(base, hostile);
+            const fx = await registryFor(await deployRegistry(), hostile);
             const u = fx.users;
-            const alice = await register(fx, u[0]!, DEPOSIT);
-            const bob = await register(fx, u[1]!, DEPOSIT);
-            const carol = await register(fx, u[2]!, DEPOSIT);
+            const alice = await register(fx, u[0]!, DEPOSIT, fixedIdentity("hostile/blocklist/alice"));
+            const bob = await register(fx, u[1]!, DEPOSIT, fixedIdentity("hostile/blocklist/bob"));
+            const carol = await register(fx, u[2]!, DEPOSIT, fixedIdentity("hostile/blocklist/carol"));
             const withdrawals: { member: Member; request: WithdrawalRequest }[] = [];
             for (const [member, spent, burned, recipient] of [
                 [alice, 4_000n, 500n, u[5]!],
                 [carol, 1_000n, 0n, u[6]!]
             ] as [Member, bigint, bigint, HardhatEthersSigner][]) {
-                const { request, proof } = await withdrawal(fx, member, signedState(fx, member, { spent, burned, seq: 5n }), recipient.address);
+                const { request, proof } = await withdrawal(fx, member, { base: signedBase(fx, member, base(spent, burned)), recipient: recipient.address });
                 await fx.registry.requestWithdrawal(member.identity.commitment, request, proof);
                 withdrawals.push({ member, request });
             }
@@ -408,11 +431,7 @@ describe("CreditRegistry with hostile ERC-20 tokens", function () {
             await fx.hostile.setBlocked(BURN, true);
             const [alice, carol] = fx.withdrawals;
             // Users are not affected: the burned part only accrues.
-            await expect(fx.registry.finalizeWithdrawal(alice!.member.identity.commitment, alice!.request)).to.changeTokenBalance(
-                fx.hostile,
-                fx.users[5]!,
-                DEPOSIT - 4_500n
-            );
+            await expect(fx.registry.finalizeWithdrawal(alice!.member.identity.commitment, alice!.request)).to.changeTokenBalance(fx.hostile, fx.users[5]!, DEPOSIT - 4_500n);
             expect(await fx.registry.pendingBurn()).to.equal(500n);
             await expect(fx.registry.sweep()).to.changeTokenBalances(fx.hostile, [fx.treasury.address, BURN], [4_000n, 0n]);
             expect(await fx.registry.pendingBurn()).to.equal(500n);
@@ -443,40 +462,28 @@ describe("CreditRegistry with hostile ERC-20 tokens", function () {
             const fx = await loadFixture(blocklistFixture);
             await fx.hostile.setBlocked(fx.treasury.address, true);
             const alice = fx.withdrawals[0]!;
-            await expect(fx.registry.finalizeWithdrawal(alice.member.identity.commitment, alice.request)).to.changeTokenBalance(
-                fx.hostile,
-                fx.users[5]!,
-                DEPOSIT - 4_500n
-            );
-            await expect(fx.registry.slash(fx.bob.identity.commitment, fx.bobSlash.receiver, fx.bobSlash.proof)).to.changeTokenBalance(
-                fx.hostile,
-                fx.users[7]!,
-                BOUNTY
-            );
+            await expect(fx.registry.finalizeWithdrawal(alice.member.identity.commitment, alice.request)).to.changeTokenBalance(fx.hostile, fx.users[5]!, DEPOSIT - 4_500n);
+            await expect(fx.registry.slash(fx.bob.identity.commitment, fx.bobSlash.receiver, fx.bobSlash.proof)).to.changeTokenBalance(fx.hostile, fx.users[7]!, BOUNTY);
             await expect(fx.registry.sweep()).to.changeTokenBalances(fx.hostile, [fx.treasury.address, BURN], [0n, 500n]);
             expect(await fx.registry.pendingTreasury()).to.equal(4_000n + DEPOSIT - BOUNTY);
             await expect(fx.registry.sweep()).to.be.revertedWithCustomError(fx.registry, "SweepRefused").withArgs(4_000n + DEPOSIT - BOUNTY, 0n);
             await expectCustody(fx, [fx.alice, fx.bob, fx.carol].map((m) => m.identity.commitment));
         });
 
-        it("Should lock a withdrawal to a refused recipient (it cannot be re-requested or expire) until the token accepts it", async function () {
+        it("Should settle a withdrawal to a refused recipient at once and owe its refund (v1 locked it until the token accepted the recipient)", async function () {
             const fx = await loadFixture(blocklistFixture);
             const alice = fx.withdrawals[0]!;
             const idc = alice.member.identity.commitment;
-            await fx.hostile.setBlocked(alice.request.recipient, true);
-            const before = await observe(fx, [idc]);
-            await expect(fx.registry.finalizeWithdrawal(idc, alice.request)).to.be.revertedWithCustomError(fx.hostile, "Blocked").withArgs(alice.request.recipient);
-            expect(await observe(fx, [idc])).to.deep.equal(before);
-            // The recipient is bound in the proof and the request is pending: no way around it.
-            const retry = await withdrawal(fx, alice.member, signedState(fx, alice.member, { spent: 4_000n, burned: 500n, seq: 5n }), fx.users[9]!.address);
-            await expect(fx.registry.requestWithdrawal(idc, retry.request, retry.proof))
-                .to.be.revertedWithCustomError(fx.registry, "UnexpectedDepositStatus")
-                .withArgs(idc, WITHDRAWING);
-            await time.increase(fx.parameters.depositTerm);
-            await expect(fx.registry.claimExpired(idc)).to.be.revertedWithCustomError(fx.registry, "UnexpectedDepositStatus").withArgs(idc, WITHDRAWING);
-            await expect(fx.registry.finalizeWithdrawal(idc, alice.request)).to.be.revertedWithCustomError(fx.hostile, "Blocked");
-            await fx.hostile.setBlocked(alice.request.recipient, false);
-            await expect(fx.registry.finalizeWithdrawal(idc, alice.request)).to.changeTokenBalance(fx.hostile, alice.request.recipient, DEPOSIT - 4_500n);
+            const recipient = alice.request.recipient;
+            await fx.hostile.setBlocked(recipient, true);
+            await expect(fx.registry.finalizeWithdrawal(idc, alice.request)).to.emit(fx.registry, "RefundDeferred").withArgs(idc, recipient, DEPOSIT - 4_500n);
+            expect((await fx.registry.deposits(idc)).status).to.equal(Status.Withdrawn);
+            await expect(fx.registry.sweep()).to.changeTokenBalances(fx.hostile, [fx.treasury.address, BURN], [4_000n, 500n]);
+            await expect(fx.registry.claimRefund(recipient)).to.be.revertedWithCustomError(fx.registry, "RefundRefused").withArgs(recipient, DEPOSIT - 4_500n);
+            await expectCustody(fx, [fx.alice, fx.bob, fx.carol].map((m) => m.identity.commitment));
+            await fx.hostile.setBlocked(recipient, false);
+            await expect(fx.registry.connect(fx.users[9]!).claimRefund(recipient)).to.changeTokenBalance(fx.hostile, recipient, DEPOSIT - 4_500n);
+            await expectCustody(fx, [fx.alice, fx.bob, fx.carol].map((m) => m.identity.commitment));
         });
 
         it("Should refuse a slash whose bounty receiver the token refuses, and accept the same slash to another receiver", async function () {
@@ -485,42 +492,46 @@ describe("CreditRegistry with hostile ERC-20 tokens", function () {
             await expect(fx.registry.slash(fx.bob.identity.commitment, fx.bobSlash.receiver, fx.bobSlash.proof))
                 .to.be.revertedWithCustomError(fx.hostile, "Blocked")
                 .withArgs(fx.bobSlash.receiver);
-            expect((await fx.registry.deposits(fx.bob.identity.commitment)).status).to.equal(1n);
+            expect((await fx.registry.deposits(fx.bob.identity.commitment)).status).to.equal(Status.Active);
             await expect(fx.registry.slash(fx.bob.identity.commitment, fx.bobSlashElsewhere.receiver, fx.bobSlashElsewhere.proof)).to.changeTokenBalance(
                 fx.hostile,
                 fx.bobSlashElsewhere.receiver,
                 BOUNTY
             );
-            expect((await fx.registry.deposits(fx.bob.identity.commitment)).status).to.equal(SLASHED);
+            expect((await fx.registry.deposits(fx.bob.identity.commitment)).status).to.equal(Status.Slashed);
         });
     });
 
     describe("a token that reverts on zero-value transfers", function () {
         it("Should skip zero payouts: a zero refund, a zero bounty (no reserve) and an empty sweep leg", async function () {
-            const base = await loadFixture(deployRegistry);
+            const deployed = await loadFixture(deployRegistry);
             const hostile = (await ethers.deployContract("ZeroTransferRevertingToken")) as unknown as ZeroTransferRevertingToken;
-            const fx = await registryFor(base, hostile, { reserveBps: 0n });
+            const fx = await registryFor(deployed, hostile, { reserveBps: 0n });
             const minimum = await fx.registry.minimumDeposit();
             expect(minimum).to.equal(1_500n);
-            const spender = await register(fx, fx.users[0]!, minimum);
-            const cheat = await register(fx, fx.users[1]!, minimum);
+            const spender = await register(fx, fx.users[0]!, minimum, fixedIdentity("hostile/zero/spender"));
+            const cheat = await register(fx, fx.users[1]!, minimum, fixedIdentity("hostile/zero/cheat"));
 
             // No reserve: the whole slashed deposit goes to the treasury, the bounty is zero.
             await expect(fx.registry.slash(cheat.identity.commitment, fx.users[2]!.address, await slashing(fx, cheat.identity.secret, fx.users[2]!.address)))
                 .to.emit(fx.registry, "Slashed")
-                .withArgs(cheat.identity.commitment, fx.users[2]!.address, 0n, minimum);
+                .withArgs(cheat.identity.commitment, fx.users[2]!.address, 0n, minimum, 0n);
             // Nothing burned yet: the burn leg of the sweep is zero.
             await expect(fx.registry.sweep()).to.changeTokenBalances(hostile, [fx.treasury.address, BURN], [minimum, 0n]);
 
-            // One request at full cost with the penalty spends the whole deposit: the refund is zero.
-            const { request, proof } = await withdrawal(fx, spender, signedState(fx, spender, { spent: 1_000n, burned: 500n, seq: 1n }), fx.users[3]!.address);
+            // One ticket at full cost with the penalty spends the whole deposit: the refund is zero.
+            const { request, proof } = await withdrawal(fx, spender, {
+                base: signedBase(fx, spender, GENESIS_BASE),
+                charges: [fx.provider.charge(fx.binding, spender.identity, 0n, { cost: 1_000n, penalty: 500n })],
+                recipient: fx.users[3]!.address
+            });
             await fx.registry.requestWithdrawal(spender.identity.commitment, request, proof);
             await time.increase(fx.parameters.challengeWindow);
             await expect(fx.registry.finalizeWithdrawal(spender.identity.commitment, request))
                 .to.emit(fx.registry, "WithdrawalFinalized")
                 .withArgs(spender.identity.commitment, fx.users[3]!.address, 0n, 1_000n, 500n);
             await expect(fx.registry.sweep()).to.changeTokenBalances(hostile, [fx.treasury.address, BURN], [1_000n, 500n]);
-            expect(await hostile.balanceOf(await fx.registry.getAddress())).to.equal(0n);
+            expect(await hostile.balanceOf(fx.registryAddress)).to.equal(0n);
         });
     });
 });

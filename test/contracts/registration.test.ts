@@ -4,18 +4,13 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { GENESIS_CHECKPOINT, Identity, nextCheckpoint, RegistryTree, SNARK_SCALAR_FIELD } from "@zk-api-credits/protocol";
 import CreditRegistryModule from "../../deploy/modules/CreditRegistry";
 import type { CreditRegistry, FeeOnTransferToken } from "../../typechain-types";
-import { deployRegistry, register, treeFromEvents } from "../helpers/registry";
+import { deployRegistry, MAX_AMOUNT, register, setLeafCount, Status, treeFromEvents } from "../helpers/registry";
 import type { RegistryFixture } from "../helpers/registry";
 
-const MAX_AMOUNT = (1n << 96n) - 1n;
-const ACTIVE = 1n;
+const ACTIVE = Status.Active;
 
 async function deployFixture(): Promise<RegistryFixture> {
     return deployRegistry();
-}
-
-async function smallRegistryFixture(): Promise<RegistryFixture> {
-    return deployRegistry({ treeDepth: 1n });
 }
 
 /** The checkpoint a client computes over the events it has, in the order it has them. */
@@ -83,15 +78,20 @@ describe("CreditRegistry", function () {
                 .withArgs(member.identity.commitment);
         });
 
-        it("Should revert with RegistryFull once the tree of the Spend circuit is full", async function () {
-            const fx = await loadFixture(smallRegistryFixture);
+        it("Should fill the tree of the Spend circuit to its 2^32 leaves, then revert with RegistryFull(2^32)", async function () {
+            const fx = await loadFixture(deployFixture);
             await register(fx, fx.users[0]!, 10_000n);
-            await register(fx, fx.users[1]!, 10_000n);
+            // Registering 2^32 deposits is out of reach: jump the leaf count to the last free leaf.
+            await setLeafCount(fx, (1n << 32n) - 1n);
+            const last = await register(fx, fx.users[1]!, 10_000n);
+            expect(last.leafIndex).to.equal(2 ** 32 - 1);
+            expect(await fx.registry.leafCount()).to.equal(1n << 32n);
+            expect((await fx.registry.deposits(last.identity.commitment)).leafIndex).to.equal((1n << 32n) - 1n);
             await fx.token.mint(fx.users[2]!.address, 10_000n);
-            await fx.token.connect(fx.users[2]!).approve(await fx.registry.getAddress(), 10_000n);
+            await fx.token.connect(fx.users[2]!).approve(fx.registryAddress, 10_000n);
             await expect(fx.registry.connect(fx.users[2]!).register(new Identity().commitment, 10_000n))
                 .to.be.revertedWithCustomError(fx.registry, "RegistryFull")
-                .withArgs(2n);
+                .withArgs(1n << 32n);
         });
 
         it("Should revert when the deposit was not approved (the token's own error)", async function () {

@@ -41,7 +41,7 @@ describe("Gateway input validation", function () {
         stack = await startDeployedStack();
         chain = new JsonRpcProvider(stack.node.url, undefined, { staticNetwork: true, pollingInterval: 100, cacheTimeout: -1 });
         store = new SqliteNullifierStore(path.join(mkdtempSync(path.join(os.tmpdir(), "zkapi-bad-")), "gateway.db"));
-        gateway = await createGateway({ deployment: stack.deployment, signingKey: stack.providerSigningKey, provider: chain, store, bodyLimit: 64 * 1024, workers: false });
+        gateway = await createGateway({ deployment: stack.deployment, signingKey: stack.providerSigningKey, provider: chain, store, bodyLimit: 64 * 1024, workers: false, admission: false });
         await gateway.app.listen({ port: 0, host: "127.0.0.1" });
         const address = gateway.app.server.address();
         url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;

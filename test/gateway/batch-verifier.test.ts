@@ -3,21 +3,12 @@ import { randomBytes } from "node:crypto";
 import { getCurveFromName } from "ffjavascript";
 import type { Bn128Engine } from "ffjavascript";
 import { groth16 } from "snarkjs";
-import {
-    flattenSpendSignals,
-    GENESIS_STATE,
-    packProof,
-    randomFieldElement,
-    SNARK_SCALAR_FIELD,
-    spendInputs,
-    spendPublicSignals,
-    unpackProof
-} from "@zk-api-credits/protocol";
-import type { AccountState, ProofWithSignals, TicketEnvelope, VerificationKey } from "@zk-api-credits/protocol";
-import { BatchTicketVerifier, Groth16BatchVerifier, verifyBatch } from "@zk-api-credits/provider";
-import type { Groth16BatchItem } from "@zk-api-credits/provider";
+import { flattenSpendSignals, packProof, randomFieldElement, SNARK_SCALAR_FIELD, spendInputs, spendPublicSignals, unpackProof } from "@zk-api-credits/protocol";
+import type { ProofWithSignals, VerificationKey } from "@zk-api-credits/protocol";
+import { BatchProofVerifier, Groth16BatchVerifier, VerificationPool, verifyBatch } from "@zk-api-credits/provider";
+import type { BatchVerifierStats, Groth16BatchItem } from "@zk-api-credits/provider";
 import { prover } from "../helpers/provers";
-import { spendWitness, testAccount, TestProvider } from "../helpers/scenario";
+import { signedHistory, spendWitness, testAccount, TestProvider } from "../helpers/scenario";
 
 /** The BN254 base field (proof coordinates must be below it). */
 const FIELD_P = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
@@ -36,10 +27,11 @@ async function snarkjsVerdict(vkey: VerificationKey, item: Item): Promise<boolea
     return groth16.verify(vkey, item.publicSignals.map(String), unpackProof(item.proof));
 }
 
-// The randomised batch verifier (packages/provider/src/batch-verifier.ts) on real Spend(20)
+// The randomised batch verifier (packages/provider/src/batch-verifier.ts) on real Spend(32, 8)
 // proofs: valid batches pass, every kind of tampering is caught and pinpointed while the rest
-// of the batch is accepted, and every verdict equals snarkjs' single-proof verdict (except
-// where documented: non-canonical point encodings, which snarkjs reduces and accepts).
+// of the batch is accepted, every verdict equals snarkjs' single-proof verdict (except where
+// documented: non-canonical point encodings, which snarkjs reduces and accepts), invalid proofs
+// cost a bounded number of checks, and the worker-thread pool gives the same verdicts.
 describe("Batch Groth16 verifier", function () {
     this.timeout(30 * 60_000);
 
@@ -126,29 +118,38 @@ describe("Batch Groth16 verifier", function () {
     // ---------------------------------------------------------------- fixtures
 
     before(async function () {
-        const spend = prover("spend-20");
+        const spend = prover("spend-32");
         vkey = spend.verificationKey;
         curve = await getCurveFromName("bn128", true);
         engine = await Groth16BatchVerifier.create(vkey);
-        // 16 proofs with varied public signals: 2 providers (contexts), 4 accounts (roots,
-        // states, nullifiers), fresh re-randomisers and random request bindings x.
+        // 16 proofs with varied public signals: 2 providers (contexts), 4 accounts in trees of
+        // their own (roots), bases folded 0, 2, 4 and 6 tickets (signed by the provider), every
+        // index of the window, and the tickets' own request keys x.
         const providers = [new TestProvider(), new TestProvider()];
-        const states: AccountState[] = [GENESIS_STATE, { spent: 12_345n, burned: 500n, seq: 7n }, { spent: 1n, burned: 0n, seq: 1n }, { spent: 99n, burned: 1n, seq: 42n }];
-        const accounts = states.map((state, k) => ({
-            provider: providers[k % 2]!,
-            account: testAccount(providers[k % 2]!, state, { others: 3 + 2 * k, position: k })
-        }));
+        const accounts = [0, 1, 2, 3].map((k) => {
+            const provider = providers[k % 2]!;
+            const registry = provider.binding();
+            const account = testAccount({ others: 3 + 2 * k, position: k });
+            const amounts = Array.from({ length: 2 * k }, (_, i) => ({ cost: 100n + BigInt(37 * i), penalty: i === 3 ? 500n : 0n }));
+            const { base } = signedHistory(provider, registry, account, amounts);
+            return { registry, account, base };
+        });
         for (let i = 0; i < 16; i++) {
-            const { provider, account } = accounts[i % accounts.length]!;
-            const witness = spendWitness(account, provider.binding(), randomFieldElement());
+            const { registry, account, base } = accounts[i % accounts.length]!;
+            const witness = spendWitness(account, registry, base, base.base.folded + BigInt(Math.floor(i / 4) + (i % 4)));
             const result = await spend.prove(spendInputs(witness));
             expect(result.publicSignals).to.deep.equal(flattenSpendSignals(spendPublicSignals(witness)));
             originals.push(result);
         }
         valid = originals.map(({ proof, publicSignals }) => ({ proof: packProof(proof), publicSignals: [...publicSignals] }));
         expect(new Set(valid.map((v) => v.publicSignals.join())).size).to.equal(16);
-        expect(new Set(valid.map((v) => v.publicSignals[0])).size).to.be.greaterThan(1); // several roots
+        expect(new Set(valid.map((v) => v.publicSignals[0])).size).to.equal(4); // four roots
         expect(new Set(valid.map((v) => v.publicSignals[1])).size).to.equal(2); // two contexts
+    });
+
+    after(async function () {
+        await engine?.close();
+        await curve?.terminate();
     });
 
     // ---------------------------------------------------------------- valid batches
@@ -371,77 +372,245 @@ describe("Batch Groth16 verifier", function () {
         });
     });
 
-    // ---------------------------------------------------------------- the ticket verifier
+    // ---------------------------------------------------------------- what invalid proofs cost
 
-    describe("# BatchTicketVerifier", function () {
-        const ticketOf = (item: Item): TicketEnvelope => {
-            const [root, context, cx, cy, nullifier, y, x] = item.publicSignals as [bigint, bigint, bigint, bigint, bigint, bigint, bigint];
-            return { version: 1, binding: "request", root, context, rerandomisedState: [cx, cy], nullifier, y, x, proof: item.proof };
+    describe("# bounded cost of invalid proofs (no bisection)", function () {
+        const invalidCopy = (item: Item, k: number): Item => {
+            const bad = clone(item);
+            bad.publicSignals[6] = (bad.publicSignals[6]! + 1n + BigInt(k)) % R;
+            return bad;
         };
+        const delta = (before: BatchVerifierStats, after: BatchVerifierStats, name: keyof BatchVerifierStats): number => after[name] - before[name];
 
-        it("Should verify concurrent tickets as one batch and reject only the bad one", async function () {
-            const verifier = new BatchTicketVerifier(vkey, { windowMs: 5 });
+        it("Should settle a failing group with one check per proof, and shrink its groups as failures rise", async function () {
+            const fresh = await Groth16BatchVerifier.create(vkey);
+            try {
+                // One invalid proof among 16: one combined check fails, then each of the 16 on its own.
+                const batch = valid.map(clone);
+                batch[9] = invalidCopy(batch[9]!, 0);
+                expectOnlyRejected(await fresh.verify(batch), [9]);
+                let stats = fresh.stats;
+                expect(stats.groupChecks).to.equal(1);
+                expect(stats.failedGroups).to.equal(1);
+                expect(stats.singleChecks).to.equal(16);
+                expect(stats.pairingChecks).to.equal(17); // bisection spent 2·log2(16) + 2 more checks on the culprit
+                const q = stats.failureRate;
+                expect(q).to.be.within(0.01, 1 / 16);
+                // Now groups hold ⌊1/√q⌋ proofs, as even as possible: the same batch costs one
+                // combined check per group, and single checks only for the group of the culprit.
+                const g = Math.floor(1 / Math.sqrt(q));
+                const groups = Math.ceil(16 / g);
+                const size = Math.ceil(16 / groups);
+                const culpritGroup = Math.min(size, 16 - Math.floor(9 / size) * size);
+                const before = fresh.stats;
+                expectOnlyRejected(await fresh.verify(batch), [9]);
+                stats = fresh.stats;
+                expect(delta(before, stats, "groupChecks")).to.equal(groups);
+                expect(delta(before, stats, "failedGroups")).to.equal(1);
+                expect(delta(before, stats, "singleChecks")).to.equal(culpritGroup);
+                expect(culpritGroup).to.be.lessThan(16);
+            } finally {
+                await fresh.close();
+            }
+        });
+
+        it("Should check a flood of invalid proofs one by one, one check each, and still accept the valid ones among them", async function () {
+            const fresh = await Groth16BatchVerifier.create(vkey);
+            try {
+                // Half of every batch invalid (a junk flood from many sources): after the first
+                // failing group the rate is far above 1/4, and every proof is checked on its own.
+                const flood = (round: number): Item[] => valid.map((item, i) => (i % 2 === 0 ? invalidCopy(item, round) : clone(item)));
+                const invalid = [0, 2, 4, 6, 8, 10, 12, 14];
+                let round = 0;
+                for (; round < 3 && fresh.stats.failureRate < 0.25; round++) expectOnlyRejected(await fresh.verify(flood(round)), invalid);
+                expect(fresh.stats.failureRate, "a high failure rate within a few batches").to.be.at.least(0.25);
+                for (const end = round + 3; round < end; round++) {
+                    const before = fresh.stats;
+                    expectOnlyRejected(await fresh.verify(flood(round)), invalid);
+                    const after = fresh.stats;
+                    expect(delta(before, after, "groupChecks"), "no combined check while the failure rate is high").to.equal(0);
+                    expect(delta(before, after, "pairingChecks"), "one check per proof, valid or not").to.equal(16);
+                }
+                // When the flood stops, the failure rate decays and groups grow back.
+                for (let round = 0; round < 12 && fresh.stats.failureRate >= 1 / 64; round++) await fresh.verify(valid);
+                const before = fresh.stats;
+                expect(await fresh.verify(valid)).to.deep.equal(valid.map(() => true));
+                expect(delta(before, fresh.stats, "pairingChecks"), "valid proofs are combined again").to.be.at.most(2);
+            } finally {
+                await fresh.close();
+            }
+        });
+
+        it("Should check proofs marked alone on their own, never combined with others", async function () {
+            const fresh = await Groth16BatchVerifier.create(vkey);
+            try {
+                const items: Groth16BatchItem[] = valid.map((item, i) => (i === 5 ? { ...invalidCopy(item, 0), alone: true } : i === 6 ? { ...item, alone: true } : item));
+                expectOnlyRejected(await fresh.verify(items), [5]);
+                const stats = fresh.stats;
+                expect(stats.singleChecks).to.equal(2); // the two alone
+                expect(stats.groupChecks).to.equal(1); // the 14 others, together
+                expect(stats.failedGroups).to.equal(0); // the invalid one spoiled nothing
+                expect(stats.failureRate).to.equal(0); // and does not shrink the groups of others
+            } finally {
+                await fresh.close();
+            }
+        });
+
+        it("Should agree with snarkjs on every proof checked on its own (the precomputed α/β Miller loop)", async function () {
+            const fresh = await Groth16BatchVerifier.create(vkey);
+            try {
+                for (const [i, item] of valid.entries()) {
+                    const bad = invalidCopy(item, i);
+                    const verdicts = await fresh.verify([{ ...item, alone: true }, { ...bad, alone: true }]);
+                    expect(verdicts).to.deep.equal([await snarkjsVerdict(vkey, item), await snarkjsVerdict(vkey, bad)]);
+                    expect(verdicts).to.deep.equal([true, false]);
+                }
+                expect(fresh.stats.groupChecks).to.equal(0);
+            } finally {
+                await fresh.close();
+            }
+        });
+    });
+
+    // ---------------------------------------------------------------- the proof verifiers
+
+    describe("# BatchProofVerifier (on the event loop)", function () {
+        it("Should verify concurrent proofs as one batch and reject only the bad one", async function () {
+            const verifier = new BatchProofVerifier(vkey, { windowMs: 5 });
             await verifier.ready();
-            const tickets = valid.map((item) => ticketOf(item));
-            const bad = clone(valid[5]!);
-            bad.publicSignals[4] = (bad.publicSignals[4]! + 1n) % R;
-            tickets[5] = ticketOf(bad);
-            const verdicts = await Promise.all(tickets.map((ticket) => verifier.verify(ticket)));
+            const items = valid.map(clone);
+            items[5]!.publicSignals[4] = (items[5]!.publicSignals[4]! + 1n) % R;
+            const verdicts = await Promise.all(items.map((item) => verifier.verify(item.proof, item.publicSignals)));
             expectOnlyRejected(verdicts, [5]);
             expect(verifier.stats.batches).to.equal(1);
             expect(verifier.stats.proofs).to.equal(16);
             expect(verifier.stats.invalid).to.equal(1);
-            expect(verifier.stats.bisections).to.equal(1);
+            expect(verifier.stats.failedGroups).to.equal(1);
             await verifier.close();
-            await verifier.verify(tickets[0]!).then(
-                () => expect.fail("a closed verifier must refuse tickets"),
+            await verifier.verify(valid[0]!.proof, valid[0]!.publicSignals).then(
+                () => expect.fail("a closed verifier must refuse proofs"),
                 (error: Error) => expect(error.message).to.match(/closed/)
             );
         });
 
         it("Should split a full queue into batches of maxBatch", async function () {
-            const verifier = new BatchTicketVerifier(vkey, { windowMs: 1_000, maxBatch: 5 });
-            const verdicts = await Promise.all(valid.map((item) => verifier.verify(ticketOf(item))));
+            const verifier = new BatchProofVerifier(vkey, { windowMs: 1_000, maxBatch: 5 });
+            const verdicts = await Promise.all(valid.map((item) => verifier.verify(item.proof, item.publicSignals)));
             expect(verdicts).to.deep.equal(valid.map(() => true));
             expect(verifier.stats.batches).to.equal(4); // 5 + 5 + 5 + 1
             await verifier.close();
         });
 
-        it("Should answer a lone ticket after the window, and sequential tickets one batch each", async function () {
-            const verifier = new BatchTicketVerifier(vkey);
-            expect(await verifier.verify(ticketOf(valid[0]!))).to.equal(true);
-            expect(await verifier.verify(ticketOf(valid[1]!))).to.equal(true);
+        it("Should answer a lone proof after the window, and sequential proofs one batch each", async function () {
+            const verifier = new BatchProofVerifier(vkey);
+            expect(await verifier.verify(valid[0]!.proof, valid[0]!.publicSignals)).to.equal(true);
+            expect(await verifier.verify(valid[1]!.proof, valid[1]!.publicSignals)).to.equal(true);
             const bad = clone(valid[2]!);
             bad.proof[7] = (bad.proof[7]! + 1n) % FIELD_P;
-            expect(await verifier.verify(ticketOf(bad))).to.equal(false);
+            expect(await verifier.verify(bad.proof, bad.publicSignals)).to.equal(false);
             expect(verifier.stats.batches).to.equal(3);
             expect(verifier.stats.malformed).to.equal(1);
             await verifier.close();
         });
 
-        it("Should reject a ticket with a non-canonical signal and accept the others of its batch", async function () {
-            const verifier = new BatchTicketVerifier(vkey, { windowMs: 5 });
-            const bad = ticketOf(valid[3]!);
-            const tickets = [ticketOf(valid[0]!), { ...bad, nullifier: bad.nullifier + R }, ticketOf(valid[1]!)];
-            expect(await Promise.all(tickets.map((ticket) => verifier.verify(ticket)))).to.deep.equal([true, false, true]);
+        it("Should reject a proof with a non-canonical signal and accept the others of its batch", async function () {
+            const verifier = new BatchProofVerifier(vkey, { windowMs: 5 });
+            const bad = clone(valid[3]!);
+            bad.publicSignals[4] = bad.publicSignals[4]! + R;
+            const items = [valid[0]!, bad, valid[1]!];
+            expect(await Promise.all(items.map((item) => verifier.verify(item.proof, item.publicSignals)))).to.deep.equal([true, false, true]);
             await verifier.close();
         });
 
         it("Should refuse a malformed verification key at construction", function () {
-            expect(() => new BatchTicketVerifier({ ...vkey, IC: (vkey.IC as unknown[]).slice(1) })).to.throw(/IC/);
-            expect(() => new BatchTicketVerifier({ ...vkey, vk_beta_2: [["1", "2"], ["3"], ["1", "0"]] })).to.throw(/vk_beta_2/);
-            expect(() => new BatchTicketVerifier({ ...vkey, protocol: "plonk" } as unknown as VerificationKey)).to.throw(/groth16/);
+            expect(() => new BatchProofVerifier({ ...vkey, IC: (vkey.IC as unknown[]).slice(1) })).to.throw(/IC/);
+            expect(() => new BatchProofVerifier({ ...vkey, vk_beta_2: [["1", "2"], ["3"], ["1", "0"]] })).to.throw(/vk_beta_2/);
+            expect(() => new BatchProofVerifier({ ...vkey, protocol: "plonk" } as unknown as VerificationKey)).to.throw(/groth16/);
         });
 
         it("Should refuse a verification key whose points are not on the curve when the engine is built", async function () {
-            const verifier = new BatchTicketVerifier({ ...vkey, vk_alpha_1: ["1", "3", "1"] });
+            const verifier = new BatchProofVerifier({ ...vkey, vk_alpha_1: ["1", "3", "1"] });
             await verifier.ready().then(
                 () => expect.fail("an off-curve α must be refused"),
                 (error: Error) => expect(error.message).to.match(/vk_alpha_1 is not on the curve/)
             );
-            await verifier.verify(ticketOf(valid[0]!)).then(
-                () => expect.fail("no ticket is accepted with a broken key"),
+            await verifier.verify(valid[0]!.proof, valid[0]!.publicSignals).then(
+                () => expect.fail("no proof is accepted with a broken key"),
                 (error: Error) => expect(error.message).to.match(/vk_alpha_1/)
+            );
+        });
+    });
+
+    describe("# VerificationPool (worker threads)", function () {
+        it("Should give every proof snarkjs' verdict, batching what arrives while its worker is busy", async function () {
+            const pool = new VerificationPool(vkey, { threads: 1 });
+            try {
+                await pool.ready();
+                const items = valid.map(clone);
+                items[3]!.publicSignals[6] = (items[3]!.publicSignals[6]! + 1n) % R; // pairing
+                items[8]!.proof[1] = (items[8]!.proof[1]! + 1n) % FIELD_P; // point check
+                items[12]!.proof.splice(0, 2, 0n, 0n); // infinity
+                const verdicts = await Promise.all(items.map((item) => pool.verify(item.proof, item.publicSignals)));
+                for (const [i, item] of items.entries()) expect(verdicts[i], `item ${i}`).to.equal(await snarkjsVerdict(vkey, item));
+                expectOnlyRejected(verdicts, [3, 8, 12]);
+                const stats = pool.stats;
+                expect(stats.proofs).to.equal(16);
+                expect(stats.batches, "the first proof alone, the rest together").to.equal(2);
+                expect(stats.malformed).to.equal(2);
+                expect(stats.invalid).to.equal(1);
+            } finally {
+                await pool.close();
+            }
+        });
+
+        it("Should spread batches over several workers and keep proofs marked alone out of the groups", async function () {
+            const pool = new VerificationPool(vkey, { threads: 2, maxBatch: 4 });
+            try {
+                await pool.ready();
+                const items = valid.map(clone);
+                items[7]!.publicSignals[0] = (items[7]!.publicSignals[0]! + 1n) % R;
+                const verdicts = await Promise.all(items.map((item, i) => pool.verify(item.proof, item.publicSignals, { alone: i === 7 })));
+                expectOnlyRejected(verdicts, [7]);
+                const stats = pool.stats;
+                expect(stats.proofs).to.equal(16);
+                expect(stats.failedGroups, "the invalid proof was checked on its own").to.equal(0);
+                expect(stats.batches).to.be.at.least(5); // 16 proofs, at most 4 per batch
+            } finally {
+                await pool.close();
+            }
+        });
+
+        it("Should retry the batch of a worker that died on another worker", async function () {
+            const pool = new VerificationPool(vkey, { threads: 1 });
+            try {
+                await pool.ready();
+                const pending = valid.map((item) => pool.verify(item.proof, item.publicSignals));
+                // The worker dies with the first proof in flight; a new one takes over.
+                const slots = (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots;
+                await slots[0]!.worker.terminate();
+                expect(await Promise.all(pending)).to.deep.equal(valid.map(() => true));
+            } finally {
+                await pool.close();
+            }
+        });
+
+        it("Should refuse a malformed key at construction, a broken one at ready(), and proofs once closed", async function () {
+            expect(() => new VerificationPool({ ...vkey, IC: (vkey.IC as unknown[]).slice(1) }, { threads: 1 })).to.throw(/IC/);
+            const broken = new VerificationPool({ ...vkey, vk_alpha_1: ["1", "3", "1"] }, { threads: 1 });
+            await broken.ready().then(
+                () => expect.fail("an off-curve α must be refused"),
+                (error: Error) => expect(error.message).to.match(/vk_alpha_1 is not on the curve/)
+            );
+            await broken.verify(valid[0]!.proof, valid[0]!.publicSignals).then(
+                () => expect.fail("no proof is accepted with a broken key"),
+                (error: Error) => expect(error.message).to.match(/vk_alpha_1/)
+            );
+            await broken.close();
+            const pool = new VerificationPool(vkey, { threads: 1 });
+            await pool.close();
+            await pool.verify(valid[0]!.proof, valid[0]!.publicSignals).then(
+                () => expect.fail("a closed pool must refuse proofs"),
+                (error: Error) => expect(error.message).to.match(/closed/)
             );
         });
     });

@@ -2,114 +2,121 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { keccak256, toBeHex, JsonRpcProvider } from "ethers";
-import { decodeReceipt, decodeTicket, poseidon, RECEIPT_HEADER, registryLeaf, SNARK_SCALAR_FIELD, TICKET_HEADER } from "@zk-api-credits/protocol";
+import { JsonRpcProvider, keccak256, toBeHex } from "ethers";
+import { decodeTicket, parseFoldRequest, poseidon, registryLeaf, SNARK_SCALAR_FIELD, TICKET_HEADER } from "@zk-api-credits/protocol";
 import { createGateway, SqliteNullifierStore } from "@zk-api-credits/provider";
 import type { Gateway, NullifierStore } from "@zk-api-credits/provider";
-import { startDeployedStack } from "../../scripts/lib/stack";
+import { devWallet, startDeployedStack } from "../../scripts/lib/stack";
 import type { DeployedStack } from "../../scripts/lib/stack";
-import { chatBody, DEPOSIT, registeredUser } from "../helpers/users";
-import type { TestUser } from "../helpers/users";
+import { chat, RawUser } from "../helpers/tickets";
 
 const USERS = 3;
-const REQUESTS = 3;
+const REQUESTS = 4;
 
-/** Everything the provider sees of one request. */
 interface Observed {
     user: number;
+    kind: "ticket" | "fold";
     headers: Record<string, string>;
     values: Map<string, bigint>;
-    issuedState?: [bigint, bigint];
 }
 
-// What the provider sees must not link a user's requests to each other or to their deposit.
+// What the provider sees must not link a user's requests to each other or to their deposit:
+// tickets, charges and folds of three users sending the very same requests.
 describe("Privacy of requests (what the provider sees)", function () {
     let stack: DeployedStack;
     let store: NullifierStore;
     let gateway: Gateway;
     let chain: JsonRpcProvider;
-    const users: TestUser[] = [];
+    const users: RawUser[] = [];
     const seen: Observed[] = [];
+    const charges: bigint[][] = [];
 
     before(async function () {
         stack = await startDeployedStack();
         chain = new JsonRpcProvider(stack.node.url, undefined, { staticNetwork: true, pollingInterval: 100, cacheTimeout: -1 });
         store = new SqliteNullifierStore(path.join(mkdtempSync(path.join(os.tmpdir(), "zkapi-privacy-")), "gateway.db"));
-        gateway = await createGateway({ deployment: stack.deployment, signingKey: stack.providerSigningKey, provider: chain, store });
-        let current: number | undefined;
-        gateway.app.addHook("onRequest", async (request) => {
+        gateway = await createGateway({ deployment: stack.deployment, signingKey: stack.providerSigningKey, provider: chain, store, workers: false });
+        let current = -1;
+        gateway.app.addHook("preHandler", async (request) => {
             const header = request.headers[TICKET_HEADER];
-            if (typeof header !== "string" || current === undefined) return;
-            const ticket = decodeTicket(header);
-            const values = new Map<string, bigint>([
-                ["nullifier", ticket.nullifier],
-                ["y", ticket.y],
-                ["x", ticket.x],
-                ["state.x", ticket.rerandomisedState[0]],
-                ["state.y", ticket.rerandomisedState[1]],
-                ...ticket.proof.map((word, i) => [`proof[${i}]`, word] as [string, bigint])
-            ]);
             const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
-            seen.push({ user: current, headers, values });
-        });
-        gateway.app.addHook("onSend", async (_request, reply, payload) => {
-            const receipt = reply.getHeader(RECEIPT_HEADER);
-            if (typeof receipt === "string") seen[seen.length - 1]!.issuedState = decodeReceipt(receipt).state;
-            return payload;
+            if (typeof header === "string") {
+                const ticket = decodeTicket(header);
+                const values = new Map<string, bigint>([
+                    ["nullifier", ticket.nullifier],
+                    ["y", ticket.y],
+                    ["x", ticket.x],
+                    ["T.x", ticket.ticketCommitment[0]],
+                    ["T.y", ticket.ticketCommitment[1]],
+                    ["epk.x", ticket.ephemeralKey[0]],
+                    ["signature.S", ticket.requestSignature.S],
+                    ...ticket.proof.map((word, i) => [`proof[${i}]`, word] as [string, bigint])
+                ]);
+                seen.push({ user: current, kind: "ticket", headers, values });
+            } else if (request.url === "/zkapi/v2/fold" && Buffer.isBuffer(request.body)) {
+                const fold = parseFoldRequest(request.body);
+                const values = new Map<string, bigint>([
+                    ["foldNullifier", fold.foldNullifier],
+                    ["newBase.x", fold.newBase[0]],
+                    ["newBase.y", fold.newBase[1]],
+                    ...fold.proof.map((word, i) => [`proof[${i}]`, word] as [string, bigint])
+                ]);
+                seen.push({ user: current, kind: "fold", headers, values });
+            }
         });
         await gateway.app.listen({ port: 0, host: "127.0.0.1" });
         const address = gateway.app.server.address();
         const url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
-        for (let u = 0; u < USERS; u++) users.push(await registeredUser(stack, url, 5 + u));
+        for (let u = 0; u < USERS; u++) users.push(await RawUser.register(stack, url, 5 + u));
         // The same requests for every user, so that nothing but the ticket could tell them apart.
         for (let r = 0; r < REQUESTS; r++) {
             for (let u = 0; u < USERS; u++) {
                 current = u;
-                const response = await users[u]!.client.fetch("/v1/chat/completions", {
-                    method: "POST",
-                    headers: { "content-type": "application/json" },
-                    body: chatBody(`request number ${r}`)
-                });
-                expect(response.status).to.equal(200);
+                const user = users[u]!;
+                const answer = await user.send(await user.prove(BigInt(r)), "/v1/chat/completions", chat(`request number ${r}`));
+                expect(answer.status).to.equal(200);
+                charges.push([answer.charge!.charge[0], answer.charge!.charge[1]]);
+                if (r % 2 === 1) expect((await user.fold()).status).to.equal(200);
             }
         }
     });
 
     after(async function () {
+        users.forEach((u) => u.close());
         await gateway?.close();
         await store?.close();
-        users.forEach((u) => u.provider.destroy());
         chain?.destroy();
         await stack?.stop();
     });
 
-    it("Should show no value twice across one user's requests (fresh state, nullifier, share, proof)", function () {
-        expect(seen).to.have.length(USERS * REQUESTS);
+    it("Should show no value twice across one user's tickets and folds", function () {
+        expect(seen.filter((s) => s.kind === "ticket")).to.have.length(USERS * REQUESTS);
+        expect(seen.filter((s) => s.kind === "fold")).to.have.length((USERS * REQUESTS) / 2);
         for (let u = 0; u < USERS; u++) {
-            const mine = seen.filter((s) => s.user === u);
-            for (const name of mine[0]!.values.keys()) {
-                const values = mine.map((s) => s.values.get(name)!);
-                expect(new Set(values).size, `${name} of user ${u}`).to.equal(REQUESTS);
-            }
-            const all = mine.flatMap((s) => [...s.values.values()]);
+            const all = seen.filter((s) => s.user === u).flatMap((s) => [...s.values.values()]);
             expect(new Set(all).size, `all values of user ${u}`).to.equal(all.length);
         }
     });
 
-    it("Should never show the state the provider signed last time (re-randomisation unlinks requests)", function () {
-        const issued = new Set(seen.filter((s) => s.issuedState).map((s) => s.issuedState!.join(",")));
+    it("Should show the same epoch root for every user (a root tells nothing)", function () {
+        const roots = new Set(seen.filter((s) => s.kind === "ticket").map((s) => s.headers[TICKET_HEADER]).map((h) => decodeTicket(h!).root));
+        expect(roots.size).to.equal(1);
+    });
+
+    it("Should never show a point the provider signed before (charges and bases stay unlinkable)", function () {
+        const signed = new Set(charges.map((c) => c.join(",")));
         for (const s of seen) {
-            expect(issued.has(`${s.values.get("state.x")},${s.values.get("state.y")}`)).to.equal(false);
+            const point = s.kind === "ticket" ? `${s.values.get("T.x")},${s.values.get("T.y")}` : `${s.values.get("newBase.x")},${s.values.get("newBase.y")}`;
+            expect(signed.has(point)).to.equal(false);
         }
     });
 
     it("Should show nothing equal to, or a simple hash of, any registration's data", async function () {
         const registration = new Set<bigint>();
-        for (const user of users) {
+        for (const [u, user] of users.entries()) {
             const idc = user.identity.commitment;
-            const account = user.client.account!;
-            const address = BigInt(await (await chain.getSigner(5 + users.indexOf(user))).getAddress());
-            for (const value of [idc, DEPOSIT, registryLeaf(idc, DEPOSIT), BigInt(account.leafIndex), address]) {
+            const address = BigInt(devWallet(5 + u).address);
+            for (const value of [idc, user.deposit, registryLeaf(idc, user.deposit), address]) {
                 registration.add(value);
                 registration.add(poseidon([value % SNARK_SCALAR_FIELD]));
                 registration.add(BigInt(keccak256(toBeHex(value, 32))) % SNARK_SCALAR_FIELD);
@@ -126,6 +133,6 @@ describe("Privacy of requests (what the provider sees)", function () {
     it("Should send the same headers for every user, apart from the ticket and the length", function () {
         const shape = (s: Observed): string =>
             JSON.stringify(Object.entries(s.headers).filter(([k]) => ![TICKET_HEADER, "content-length", "host"].includes(k)).sort());
-        expect(new Set(seen.map(shape)).size).to.equal(1);
+        expect(new Set(seen.filter((s) => s.kind === "ticket").map(shape)).size).to.equal(1);
     });
 });

@@ -1,89 +1,111 @@
 import { expect } from "chai";
-import { JsonRpcProvider } from "ethers";
+import { JsonRpcProvider, NonceManager } from "ethers";
 import { ICreditRegistry__factory } from "@zk-api-credits/contracts";
 import type { ICreditRegistry } from "@zk-api-credits/contracts";
-import { encodeHeaderValue, ERROR_CODE_HEADER, RECEIPT_HEADER, requestHash, TICKET_HEADER } from "@zk-api-credits/protocol";
-import type { RegistryBinding } from "@zk-api-credits/protocol";
-import { PostgresNullifierStore } from "@zk-api-credits/provider";
-import { proveTicket, RegistrySync } from "@zk-api-credits/sdk";
+import { EdDSAPoseidonSigner } from "@zk-api-credits/protocol";
+import { createGateway, PostgresNullifierStore } from "@zk-api-credits/provider";
+import type { Gateway, NullifierStore } from "@zk-api-credits/provider";
 import { startPostgres } from "../../scripts/lib/postgres";
 import type { LocalPostgres } from "../../scripts/lib/postgres";
-import { startDeployedStack, startGatewayProcess } from "../../scripts/lib/stack";
-import type { DeployedStack, GatewayProcess } from "../../scripts/lib/stack";
+import { startDeployedStack } from "../../scripts/lib/stack";
+import type { DeployedStack } from "../../scripts/lib/stack";
 import { prover } from "../helpers/provers";
-import { chatBody, eventually, registeredUser } from "../helpers/users";
+import { chat, RawUser } from "../helpers/tickets";
+import { eventually } from "../helpers/users";
 
+const USERS = Number(process.env.RACE_USERS ?? 3);
+const COPIES = 4;
 const SLASHED = 4n;
 
-// Two gateway processes share one PostgreSQL store: a ticket is served at most once
-// whichever replica gets it, and a double-spend split across replicas is still slashed.
-describe("Gateway replicas on one PostgreSQL store", function () {
+// Two gateway replicas share one PostgreSQL store. Many copies of the same tickets race to
+// both: each ticket is recorded once and has exactly one charge whichever replica stores it,
+// and a ticket spent with two request keys across replicas ends in one on-chain slash.
+describe("Replicas on one PostgreSQL store", function () {
     let stack: DeployedStack;
     let postgres: LocalPostgres;
-    let databaseUrl: string;
-    let replicas: GatewayProcess[];
+    const stores: NullifierStore[] = [];
+    const replicas: { gateway: Gateway; url: string }[] = [];
     let chain: JsonRpcProvider;
     let registry: ICreditRegistry;
-    let binding: RegistryBinding;
+    const users: RawUser[] = [];
 
     before(async function () {
         stack = await startDeployedStack();
         postgres = await startPostgres();
-        databaseUrl = await postgres.createDatabase("zkapi_replicas");
-        replicas = [await startGatewayProcess(stack, { store: databaseUrl }), await startGatewayProcess(stack, { store: databaseUrl })];
+        const database = await postgres.createDatabase("zkapi_replicas");
         chain = new JsonRpcProvider(stack.node.url, undefined, { staticNetwork: true, pollingInterval: 100, cacheTimeout: -1 });
         registry = ICreditRegistry__factory.connect(stack.deployment.contracts.registry, chain);
-        const { parameters } = stack.deployment;
-        binding = { scope: parameters.scope, providerKey: parameters.providerKey, terms: parameters };
+        for (let r = 0; r < 2; r++) {
+            const store = await PostgresNullifierStore.connect(database);
+            stores.push(store);
+            const gateway = await createGateway({
+                deployment: stack.deployment,
+                signingKey: stack.providerSigningKey,
+                provider: chain,
+                operator: new NonceManager(stack.operator.connect(chain)),
+                store,
+                slashProver: prover("slash"),
+                workerPollMs: 200,
+                admission: false
+            });
+            await gateway.app.listen({ port: 0, host: "127.0.0.1" });
+            const address = gateway.app.server.address();
+            replicas.push({ gateway, url: `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}` });
+        }
+        for (let u = 0; u < USERS; u++) users.push(await RawUser.register(stack, replicas[u % 2]!.url, 5 + u));
     });
 
     after(async function () {
-        for (const replica of replicas ?? []) await replica.kill();
+        users.forEach((u) => u.close());
+        for (const { gateway } of replicas) await gateway.close();
+        for (const store of stores) await store.close();
         chain?.destroy();
         await stack?.stop();
         await postgres?.stop();
     });
 
-    async function ticketHeader(user: Awaited<ReturnType<typeof registeredUser>>, body: string): Promise<string> {
-        const tree = await new RegistrySync({ registry, fromBlock: stack.deployment.deploymentBlock }).sync();
-        const ticket = await proveTicket(prover("spend-20"), user.identity, user.client.account!, tree, binding, 20, requestHash("POST", "/v1/chat/completions", Buffer.from(body)));
-        return encodeHeaderValue({ version: 1, binding: "request", context: stack.deployment.parameters.context, ...ticket });
-    }
+    const send = async (url: string, header: string, body: string): Promise<{ status: number; code: string | null; charge: string | null }> => {
+        const response = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", "zkapi-ticket": header }, body });
+        await response.arrayBuffer();
+        return { status: response.status, code: response.headers.get("zkapi-error"), charge: response.headers.get("zkapi-charge") };
+    };
 
-    const post = (base: string, header: string, body: string): Promise<Response> =>
-        fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", [TICKET_HEADER]: header }, body });
-
-    it("Should serve one ticket once when the same request reaches both replicas at once", async function () {
-        const user = await registeredUser(stack, replicas[0]!.url, 5);
-        const body = chatBody("to both replicas");
-        const header = await ticketHeader(user, body);
-        const answers = await Promise.all(replicas.flatMap((replica) => [post(replica.url, header, body), post(replica.url, header, body)]));
-        const served = answers.filter((a) => a.status === 200);
-        expect(served.length).to.be.greaterThan(0);
-        for (const answer of answers) {
-            if (answer.status !== 200) expect(answer.headers.get(ERROR_CODE_HEADER)).to.equal("TICKET_IN_PROGRESS");
+    it(`Should record each ticket once with one charge out of ${USERS * 2 * COPIES} racing copies on two replicas`, async function () {
+        const attempts: { user: number; index: number; header: string; body: string }[] = [];
+        for (const [u, user] of users.entries()) {
+            for (const index of [0n, 1n]) {
+                const ticket = await user.prove(index);
+                const body = JSON.stringify(chat(`user ${u} ticket ${index}`));
+                const header = user.ticketHeader(ticket, "POST", "/v1/chat/completions", Buffer.from(body));
+                for (let c = 0; c < COPIES; c++) attempts.push({ user: u, index: Number(index), header, body });
+            }
         }
-        expect(new Set(served.map((a) => a.headers.get(RECEIPT_HEADER))).size).to.equal(1);
-        const store = await PostgresNullifierStore.connect(databaseUrl);
-        expect((await store.stats()).complete).to.equal(1);
-        await store.close();
-        user.provider.destroy();
+        attempts.sort(() => Math.random() - 0.5);
+        const answers = await Promise.all(attempts.map(async (a, i) => ({ ...a, ...(await send(replicas[i % 2]!.url, a.header, a.body)) })));
+        for (let u = 0; u < USERS; u++) {
+            for (const index of [0, 1]) {
+                const mine = answers.filter((a) => a.user === u && a.index === index);
+                for (const answer of mine) expect([200, 409], `${answer.status} ${answer.code}`).to.include(answer.status);
+                for (const answer of mine.filter((a) => a.status === 409)) expect(answer.code).to.equal("TICKET_IN_PROGRESS");
+                const charges = new Set(mine.filter((a) => a.charge !== null).map((a) => a.charge));
+                expect(charges.size, `user ${u} ticket ${index}: charges`).to.equal(1);
+            }
+        }
+        expect((await stores[0]!.stats()).complete).to.equal(USERS * 2);
     });
 
-    it("Should serve exactly one of two requests reusing one ticket across replicas, and slash the cheat on-chain", async function () {
-        const cheat = await registeredUser(stack, replicas[0]!.url, 6);
-        const bodies = [chatBody("request for replica A"), chatBody("another request for replica B")];
-        const headers = [await ticketHeader(cheat, bodies[0]!), await ticketHeader(cheat, bodies[1]!)];
-        const answers = await Promise.all([post(replicas[0]!.url, headers[0]!, bodies[0]!), post(replicas[1]!.url, headers[1]!, bodies[1]!)]);
-        const statuses = answers.map((a) => a.status).sort();
-        expect(statuses).to.deep.equal([200, 409]);
-        const refused = answers.find((a) => a.status === 409)!;
-        expect(refused.headers.get(ERROR_CODE_HEADER)).to.equal("DOUBLE_SPEND");
-        expect(refused.headers.get(RECEIPT_HEADER)).to.equal(null);
-        await eventually(async () => ((await registry.deposits(cheat.identity.commitment)).status === SLASHED ? true : undefined), "the slash", 90_000);
-        const slashes = await registry.queryFilter(registry.filters.Slashed(cheat.identity.commitment));
-        expect(slashes).to.have.length(1);
-        expect(slashes[0]!.args.receiver).to.equal(stack.deployment.parameters.treasury);
-        cheat.provider.destroy();
+    it("Should slash a double-spend split across the two replicas once", async function () {
+        const cheater = users[0]!;
+        const honest = await cheater.prove(2n);
+        const second = await cheater.prove(2n, cheater.base, new EdDSAPoseidonSigner(Buffer.from("second key")));
+        const body = JSON.stringify(chat("split"));
+        const [a, b] = await Promise.all([
+            send(replicas[0]!.url, cheater.ticketHeader(honest, "POST", "/v1/chat/completions", Buffer.from(body)), body),
+            send(replicas[1]!.url, cheater.ticketHeader(second, "POST", "/v1/chat/completions", Buffer.from(body)), body)
+        ]);
+        expect([a.status, b.status]).to.include(409);
+        expect([a.code, b.code]).to.include("DOUBLE_SPEND");
+        await eventually(async () => ((await registry.deposits(cheater.identity.commitment)).status === SLASHED ? true : undefined), "the slash", 120_000);
+        expect(await registry.queryFilter(registry.filters.Slashed(cheater.identity.commitment))).to.have.length(1);
     });
 });

@@ -82,7 +82,8 @@ export class RawUser {
     private constructor(
         readonly deployment: RegistryDeployment,
         readonly chain: JsonRpcProvider,
-        readonly gatewayUrl: string,
+        /** The gateway this user talks to (a test may point it at another replica). */
+        public gatewayUrl: string,
         readonly deposit: bigint
     ) {
         const { parameters } = deployment;

@@ -12,7 +12,7 @@ import { prover } from "./provers";
 
 export const DEPOSIT = 10n ** 19n;
 
-/** A user with a funded dev account, a fresh identity, a registered deposit and a client. */
+/** A user with a funded dev account, a fresh identity, a registered deposit and a client (protocol v2 SDK, committed artifacts). */
 export interface TestUser {
     readonly identity: Identity;
     readonly client: ZkApiClient;
@@ -43,8 +43,7 @@ export async function registeredUser(
             provider,
             signer: wallet,
             gatewayUrl,
-            prover: prover("spend-20"),
-            withdrawProver: prover("withdraw"),
+            provers: { spend: prover("spend-32"), fold: prover("fold-2"), withdraw: prover("withdraw-2-8") },
             ...extra,
             ...more
         });
@@ -64,6 +63,7 @@ export async function eventually<T>(check: () => Promise<T | undefined>, what: s
     }
 }
 
+/** A chat completion body for the gateway's local echo model. */
 export function chatBody(content: string, maxTokens = 64): string {
-    return JSON.stringify({ model: "local-echo", messages: [{ role: "user", content }], max_tokens: maxTokens });
+    return JSON.stringify({ model: "echo", messages: [{ role: "user", content }], max_tokens: maxTokens });
 }

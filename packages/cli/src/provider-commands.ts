@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { JsonRpcProvider } from "ethers";
+import { formatTokens, readTokenUnits } from "./token-amounts";
 import { ERC20__factory, ICreditRegistry__factory } from "@zk-api-credits/contracts";
 import { circuitArtifacts } from "@zk-api-credits/circuits";
 import type { RegistryDeployment } from "@zk-api-credits/protocol";
@@ -27,7 +28,9 @@ import {
     upstreamApi,
     upstreamApiKey,
     UpstreamRouter,
+    pendingRequest,
     PostgresNullifierStore,
+    requestStruct,
     SnarkjsProofVerifier,
     SqliteNullifierStore
 } from "@zk-api-credits/provider";
@@ -77,9 +80,9 @@ function sellingApi(
     return upstreamApi({ upstream: new UpstreamRouter(upstreams), prices, overflow: options.overflow });
 }
 
-/** zkapi provider keygen|start|stats|slash */
+/** zkapi provider keygen|start|stats|sweep|slash */
 export function providerCommands(program: Command, lifecycle: { keepAlive: boolean }): void {
-    const provider = program.command("provider").description("run a provider: keys, gateway, stats, manual slash");
+    const provider = program.command("provider").description("run a provider: keys, gateway, stats, revenue sweep, manual slash");
 
     provider
         .command("keygen")
@@ -112,6 +115,7 @@ export function providerCommands(program: Command, lifecycle: { keepAlive: boole
         .option("--lease-ms <ms>", "how long a replica owns a ticket it serves without renewing (renewed every third of it)", "10000")
         .option("--verifier <kind>", "batch (concurrent proofs checked together) or single (snarkjs, one by one)", "batch")
         .option("--batch-window-ms <ms>", "how long the batch verifier gathers concurrent proofs", "2")
+        .option("--verification-threads <n>", "worker threads verifying Spend proofs (0: on the event loop; default: one per CPU but one, at most 4)")
         .option("--body-limit <bytes>", "largest request body", "1048576")
         .option("--metrics-token-env <variable>", "environment variable with the bearer token for /metrics and stats (they reveal per-request charges)", "ZKAPI_METRICS_TOKEN")
         .option("--allow-insecure-setup", "accept a deployment made with the development keys on a public test network (never on a mainnet)")
@@ -134,6 +138,7 @@ export function providerCommands(program: Command, lifecycle: { keepAlive: boole
                 leaseMs: string;
                 verifier: string;
                 batchWindowMs: string;
+                verificationThreads?: string;
                 bodyLimit: string;
                 metricsTokenEnv: string;
                 allowInsecureSetup?: boolean;
@@ -160,12 +165,14 @@ export function providerCommands(program: Command, lifecycle: { keepAlive: boole
                     verifier: options.verifier === "single" ? new SnarkjsProofVerifier(circuitArtifacts("spend-32").verificationKey) : undefined,
                     foldVerifier: options.verifier === "single" ? new SnarkjsProofVerifier(circuitArtifacts("fold-2").verificationKey) : undefined,
                     batchWindowMs: Number(options.batchWindowMs),
+                    verificationThreads: options.verificationThreads === undefined ? undefined : Number(options.verificationThreads),
                     bodyLimit: Number(options.bodyLimit),
                     metricsToken: process.env[options.metricsTokenEnv] || undefined,
                     allowInsecureSetup: options.allowInsecureSetup === true,
                     logger: { level: options.logLevel }
                 });
                 await gateway.app.listen({ port: Number(options.port), host: options.host });
+                console.log(`gateway listening on http://${options.host}:${options.port} for registry ${deployment.contracts.registry} on chain ${deployment.chainId}`);
                 lifecycle.keepAlive = true;
                 const stop = (): void => void gateway.close().then(() => process.exit(0));
                 process.on("SIGINT", stop);
@@ -189,13 +196,34 @@ export function providerCommands(program: Command, lifecycle: { keepAlive: boole
         });
 
     provider
+        .command("sweep")
+        .description("pay the treasury its accrued revenue and the burn address its penalties (anyone may call it)")
+        .requiredOption("--deployment <file>", "deployment file of the registry")
+        .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
+        .option("--operator-key-env <variable>", "environment variable with the sender's Ethereum key", "ZKAPI_OPERATOR_KEY")
+        .action(async (options: { deployment: string; rpc: string; operatorKeyEnv: string }) => {
+            const deployment = parseDeployment(readFileSync(options.deployment, "utf8"));
+            const chain = new JsonRpcProvider(options.rpc, undefined, { staticNetwork: true });
+            const registry = ICreditRegistry__factory.connect(deployment.contracts.registry, walletFromEnv(options.operatorKeyEnv).connect(chain));
+            const units = await readTokenUnits(deployment.contracts.token, chain);
+            const [treasury, burn] = [await registry.pendingTreasury(), await registry.pendingBurn()];
+            if (treasury === 0n && burn === 0n) {
+                console.log("nothing to sweep: no revenue or penalty has accrued since the last sweep");
+            } else {
+                const receipt = await (await registry.sweep()).wait();
+                console.log(`swept ${formatTokens(treasury, units)} to the treasury ${deployment.parameters.treasury} and ${formatTokens(burn, units)} to the burn address in ${receipt!.hash}`);
+            }
+            chain.destroy();
+        });
+
+    provider
         .command("slash")
         .description("slash a deposit by hand, from its secret or from two shares (x:y) of one ticket")
         .requiredOption("--deployment <file>", "deployment file of the registry")
         .requiredOption("--rpc <url>", "JSON-RPC URL of the chain")
         .option("--secret-env <variable>", "environment variable holding the recovered secret k")
         .option("--shares <x1:y1,x2:y2>", "two shares of one ticket (0x hex)")
-        .option("--receiver <address>", "receives the bounty (default: the treasury)")
+        .option("--receiver <address>", "receives the bounty (default: the treasury; no bounty while a withdrawal is pending)")
         .option("--operator-key-env <variable>", "environment variable with the sender's Ethereum key", "ZKAPI_OPERATOR_KEY")
         .action(async (options: { deployment: string; rpc: string; secretEnv?: string; shares?: string; receiver?: string; operatorKeyEnv: string }) => {
             const deployment = parseDeployment(readFileSync(options.deployment, "utf8"));
@@ -212,8 +240,17 @@ export function providerCommands(program: Command, lifecycle: { keepAlive: boole
             const binding = slashReceiverBinding(deployment.chainId, deployment.contracts.registry, receiver);
             const { proof } = await new CircuitProver(circuitArtifacts("slash")).prove(slashInputs({ secret, receiverBinding: binding }));
             const { pA, pB, pC } = toSolidityProof(proof);
-            const receipt = await (await registry.slash(idc, receiver, { a: pA, b: pB, c: pC })).wait();
-            console.log(`slashed identity ${idc} in ${receipt!.hash}; bounty to ${receiver}`);
+            const status = (await registry.deposits(idc)).status;
+            let hash: string;
+            if (status === 2n) {
+                const request = await pendingRequest(registry, idc, deployment.deploymentBlock);
+                if (request === undefined) throw new Error(`deposit ${idc} is under withdrawal but its request was not found`);
+                hash = (await (await registry.slashWithdrawal(idc, requestStruct(request), receiver, { a: pA, b: pB, c: pC })).wait())!.hash;
+                console.log(`slashed identity ${idc} (under withdrawal: no bounty) in ${hash}`);
+            } else {
+                hash = (await (await registry.slash(idc, receiver, { a: pA, b: pB, c: pC })).wait())!.hash;
+                console.log(`slashed identity ${idc} in ${hash}; bounty to ${receiver}`);
+            }
             chain.destroy();
         });
 }

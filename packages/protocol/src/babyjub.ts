@@ -57,3 +57,37 @@ export function addPoints(p: Point<bigint>, q: Point<bigint>): Point<bigint> {
 export function samePoint(p: Point<bigint>, q: Point<bigint>): boolean {
     return p[0] === q[0] && p[1] === q[1];
 }
+
+const cofactorKeys = new Map<string, EdwardsPoint>();
+
+/** 8·A in extended coordinates (cached and precomputed for long-lived keys such as the provider's). */
+function cofactorKey(publicKey: Point<bigint>, longLived: boolean): EdwardsPoint {
+    const key = `${publicKey[0]}:${publicKey[1]}`;
+    const cached = cofactorKeys.get(key);
+    if (cached !== undefined) return cached;
+    const eight = toEdwards(publicKey).double().double().double();
+    if (longLived && !eight.equals(babyjubjub.Point.ZERO)) {
+        const table = eight.precompute(8);
+        cofactorKeys.set(key, table);
+        return table;
+    }
+    return eight;
+}
+
+/** True if 8·A is the neutral element (a small-order key). Points must be on the curve. */
+export function isSmallOrder(point: Point<bigint>): boolean {
+    return toEdwards(point).double().double().double().equals(babyjubjub.Point.ZERO);
+}
+
+/**
+ * The EdDSA-Poseidon equation S·B8 = R8 + h·(8·A), evaluated in extended coordinates (no field
+ * inversion): every input point must already be checked on the curve, `S` below l and 8·A not
+ * the neutral element. Public values only (variable time).
+ */
+export function eddsaEquationHolds(base8: Point<bigint>, S: bigint, R8: Point<bigint>, publicKey: Point<bigint>, h: bigint, longLivedKey: boolean): boolean {
+    const hm = ((h % BABYJUB_SUBORDER) + BABYJUB_SUBORDER) % BABYJUB_SUBORDER;
+    const left = S === 0n ? babyjubjub.Point.ZERO : fixedBase(base8).multiplyUnsafe(S);
+    const eightA = cofactorKey(publicKey, longLivedKey);
+    const right = hm === 0n ? toEdwards(R8) : toEdwards(R8).add(eightA.multiplyUnsafe(hm));
+    return left.equals(right);
+}

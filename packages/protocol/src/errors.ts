@@ -8,7 +8,8 @@ export type ProtocolErrorCode =
     | "INSOLVENT"
     | "LEAF_NOT_FOUND"
     | "TREE_TOO_DEEP"
-    | "CHECKPOINT_MISMATCH";
+    | "CHECKPOINT_MISMATCH"
+    | "CHARGE_OUT_OF_TERMS";
 
 /** An input that the protocol rejects, with a stable code for programs to branch on. */
 export class ProtocolError extends Error {

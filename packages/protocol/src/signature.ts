@@ -1,7 +1,7 @@
 import { blake512 } from "@noble/hashes/blake1";
 import { Base8, inCurve } from "@zk-kit/baby-jubjub";
 import type { Point } from "@zk-kit/baby-jubjub";
-import { addPoints, mulPublic, mulSecret, samePoint } from "./babyjub";
+import { eddsaEquationHolds, isSmallOrder, mulSecret } from "./babyjub";
 import { BABYJUB_SUBORDER, isFieldElement } from "./field";
 import { poseidon } from "./hash";
 import { TAGS } from "./constants";
@@ -89,10 +89,7 @@ export function verifySignature(message: bigint, signature: Signature, publicKey
     if (!isFieldElement(R8[0]) || !isFieldElement(R8[1]) || !inCurve(R8)) return false;
     if (signature.S < 0n || signature.S >= BABYJUB_SUBORDER || !isFieldElement(message)) return false;
     const hm = poseidon([signature.R8[0], signature.R8[1], publicKey[0], publicKey[1], message]);
-    const eightA = cofactorMultiple(publicKey);
-    const left = mulPublic(Base8, signature.S);
-    const right = addPoints(signature.R8, mulPublic(eightA, hm, longLivedKey));
-    return samePoint(left, right);
+    return eddsaEquationHolds(Base8, signature.S, signature.R8, publicKey, hm, longLivedKey);
 }
 
 /** The message of a base signature: Poseidon(TAG_BASE, context, C.x, C.y). */
@@ -109,12 +106,6 @@ function isPoint(point: Point<bigint>): boolean {
     return isFieldElement(point[0]) && isFieldElement(point[1]) && inCurve(point);
 }
 
-/** 8*A, computed by three doublings (works for points outside the prime-order subgroup). */
-function cofactorMultiple(point: Point<bigint>): Point<bigint> {
-    const twice = addPoints(point, point);
-    const four = addPoints(twice, twice);
-    return addPoints(four, four);
-}
 
 /**
  * True if `publicKey` is usable as an EdDSA key: a canonical point of Baby Jubjub whose
@@ -123,9 +114,7 @@ function cofactorMultiple(point: Point<bigint>): Point<bigint> {
  * The registry refuses the same keys.
  */
 export function isSafePublicKey(publicKey: Point<bigint>): boolean {
-    if (!isPoint(publicKey)) return false;
-    const eightA = cofactorMultiple(publicKey);
-    return !(eightA[0] === 0n && eightA[1] === 1n);
+    return isPoint(publicKey) && !isSmallOrder(publicKey);
 }
 
 /** Checks a provider signature on a base state commitment of the registry with `context`. */

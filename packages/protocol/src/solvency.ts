@@ -24,8 +24,8 @@ export function openTicketLimit(base: BaseState, deposit: bigint, terms: Registr
     assertBaseState(base);
     const perTicket = terms.maxCost + terms.policyPenalty;
     const room = spendableOf(deposit, terms.reserveBps) - base.spent - base.burned;
+    if (perTicket === 0n) return room >= 0n ? window : 0;
     if (room <= 0n) return 0;
-    if (perTicket === 0n) return window;
     const affordable = room / perTicket;
     return affordable >= BigInt(window) ? window : Number(affordable);
 }

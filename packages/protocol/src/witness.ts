@@ -79,6 +79,15 @@ export interface SignedCharge extends ChargeAmounts {
     readonly signature: Signature;
 }
 
+/** Throws CHARGE_OUT_OF_TERMS for a charge no circuit folds (cost above maxCost, penalty not 0 or policyPenalty). */
+function assertChargesInTerms(charges: readonly ChargeAmounts[], registry: RegistryBinding): void {
+    for (const charge of charges) {
+        if (charge.cost < 0n || charge.cost > registry.terms.maxCost || (charge.penalty !== 0n && charge.penalty !== registry.terms.policyPenalty)) {
+            throw new ProtocolError("CHARGE_OUT_OF_TERMS", `a charge of ${charge.cost} (penalty ${charge.penalty}) is outside the registry's terms`);
+        }
+    }
+}
+
 /** The charge commitment Com(cost, penalty, index; blinding) of one of `secret`'s tickets. */
 export function chargeCommitment(secret: bigint, index: bigint, charge: ChargeAmounts & { readonly blinding: bigint }): Point<bigint> {
     return commitAccount(charge.cost, charge.penalty, index, identityCommitment(secret), charge.blinding);
@@ -205,6 +214,7 @@ export function foldInputs(witness: FoldWitness, foldSize: number = FOLD_SIZE): 
 
 /** The base a fold produces (what the gateway will sign). */
 export function foldedBase(witness: FoldWitness): BaseState {
+    assertChargesInTerms(witness.charges, witness.registry);
     return foldBase(witness.base.base, witness.charges);
 }
 
@@ -306,6 +316,7 @@ export function withdrawInputs(witness: WithdrawWitness, foldSize: number = FOLD
 /** The claim a valid Withdraw witness makes (what goes into the registry's request). */
 export function withdrawalClaim(witness: WithdrawWitness, foldSize: number = FOLD_SIZE, window: number = TICKET_WINDOW): WithdrawalClaim {
     const { secret, registry } = witness;
+    assertChargesInTerms(witness.charges, registry);
     const effective = foldBase(witness.base.base, witness.charges);
     const staleCheckBase = witness.charges.length === foldSize ? witness.base.base.folded + BigInt(foldSize) : witness.base.base.folded;
     const slotNullifiers = Array.from({ length: window }, (_, j) =>

@@ -7,7 +7,8 @@
  *     e(A, B) = e(α, β) · e(L, γ) · e(C, δ),        L = IC_0 + Σ_j s_j·IC_j.
  *
  * For N proofs we draw independent random 128-bit weights r_i ≠ 0 (crypto.randomBytes) and
- * check the single equation
+ * check the single equation (the small-exponents batch test of Bellare, Garay and Rabin,
+ * EUROCRYPT 1998, applied to the Groth16 equation)
  *
  *     Π_i e(r_i·A_i, B_i) · e(−(Σ_i r_i)·α, β) · e(−Σ_j (Σ_i r_i·s_ij)·IC_j, γ) · e(−Σ_i r_i·C_i, δ) = 1
  *
@@ -35,10 +36,26 @@
  * WebAssembly of ffjavascript/wasmcurves (the library snarkjs uses), driven directly through
  * its exports on a private single-threaded engine.
  *
- * When a batch fails, the culprits are found by bisection with the same weights (each half
- * is again a sound batch check); groups of at most two proofs are checked one by one with
- * the plain Groth16 equation, so every valid proof of a failing batch is still accepted and
- * exactly the invalid ones are rejected.
+ * A proof checked on its own uses the plain Groth16 equation (r = 1) with the Miller loop of
+ * the constant pair (−α, β) precomputed once: e(A, B) · ML(−α, β) · e(−L, γ) · e(−C, δ) = 1
+ * (three Miller-loop pairs and one final exponentiation; the final exponentiation of a
+ * product of Miller loops is the product of the pairings, so this is the same equation).
+ *
+ * When a combined check fails, every proof of that group is checked on its own with the plain
+ * equation, so every valid proof of a failing group is still accepted and exactly the invalid
+ * ones are rejected (a proof enters at most one combined check, with weights drawn for it
+ * alone; a verdict of "valid" is either the plain equation's or a passed combined check's,
+ * wrong with probability ≤ 2^-128). What an invalid proof costs is bounded by choosing the
+ * group size from the recent failure rate q (an exponentially weighted average over the
+ * proofs that reached a pairing check, `failureSmoothing` per proof): a group of g proofs
+ * costs about g·m + F when it passes and g·F more when it fails (m: one proof's share of a
+ * combined check, F: one check of one proof; it fails with probability ≈ g·q), so the
+ * expected cost per proof is m + F/g + g·q·F, least at g = 1/√q. The verifier therefore combines groups of
+ * min(maxGroup, ⌊1/√q⌋) proofs and checks every proof on its own once q ≥ 1/4: a flood of
+ * invalid proofs costs one plain check per proof, as the same number of valid proofs checked
+ * alone would; never the repeated halving a bisection spends on each culprit. Proofs marked
+ * `alone` (from a client whose proofs failed recently) are checked on their own and never
+ * combined, so they cannot spoil a group of others' proofs.
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -81,8 +98,8 @@ const COEF = 3 * FP2;
 const FIRST_COEF = 3 * FP2;
 /** Random weights are 128-bit. */
 const WEIGHT_BYTES = 16;
-/** Groups of at most this many proofs are settled one proof at a time when their batch fails. */
-const SINGLE_CHECK_BELOW = 3;
+/** The failure rate above which every proof is checked on its own (g = 1/√q ≤ 2). */
+const ALONE_ABOVE = 0.25;
 
 /** Bits of the ate loop count, least significant first (as wasmcurves stores them). */
 const ATE_BITS: readonly number[] = (() => {
@@ -102,6 +119,8 @@ export type PackedProof = readonly bigint[];
 export interface Groth16BatchItem {
     readonly proof: Groth16Proof | PackedProof;
     readonly publicSignals: readonly bigint[];
+    /** Check this proof on its own, never combined with others (a suspect client's proof). */
+    readonly alone?: boolean;
 }
 
 export interface Groth16BatchVerifierOptions {
@@ -112,6 +131,13 @@ export interface Groth16BatchVerifierOptions {
     readonly millerGroup?: number;
     /** Yield to the event loop after this many proofs are prepared (default 8). */
     readonly yieldEvery?: number;
+    /** Most proofs combined in one check (default 64). */
+    readonly maxGroup?: number;
+    /**
+     * Weight of one proof's outcome in the failure-rate estimate that sizes the groups
+     * (exponential smoothing; default 1/32: a failure is mostly forgotten after ~100 proofs).
+     */
+    readonly failureSmoothing?: number;
 }
 
 /** Counters of one verifier since it was created. */
@@ -125,9 +151,17 @@ export interface BatchVerifierStats {
     readonly invalid: number;
     /** Pairing-product checks (one final exponentiation each). */
     readonly pairingChecks: number;
-    /** Batches whose first combined check failed and were bisected. */
-    readonly bisections: number;
+    /** Combined checks (of two proofs or more). */
+    readonly groupChecks: number;
+    /** Combined checks that failed (each of their proofs was then checked on its own). */
+    readonly failedGroups: number;
+    /** Proofs checked on their own (alone, in groups of one, or after their group failed). */
+    readonly singleChecks: number;
+    /** The current failure-rate estimate q (the groups hold min(maxGroup, ⌊1/√q⌋) proofs). */
+    readonly failureRate: number;
 }
+
+const NO_STATS: BatchVerifierStats = { batches: 0, proofs: 0, malformed: 0, invalid: 0, pairingChecks: 0, groupChecks: 0, failedGroups: 0, singleChecks: 0, failureRate: 0 };
 
 // ---------------------------------------------------------------- parsing
 
@@ -225,8 +259,14 @@ function parseKey(vkey: VerificationKey): ParsedKey {
     };
 }
 
-function loadKey(verificationKey: string | VerificationKey): VerificationKey {
+/** A verification key object, read from its JSON file if given a path. */
+export function loadVerificationKey(verificationKey: string | VerificationKey): VerificationKey {
     return typeof verificationKey === "string" ? (JSON.parse(readFileSync(verificationKey, "utf8")) as VerificationKey) : verificationKey;
+}
+
+/** Throws if `vkey` is not a well-formed Groth16 key over bn128 (points are checked when an engine is built). */
+export function assertVerificationKey(vkey: VerificationKey): void {
+    parseKey(vkey);
 }
 
 // ---------------------------------------------------------------- the engine
@@ -272,7 +312,11 @@ export class Groth16BatchVerifier {
     private readonly millerGroup: number;
     private readonly yieldEvery: number;
     private lock: Promise<unknown> = Promise.resolve();
-    private readonly counters = { batches: 0, proofs: 0, malformed: 0, invalid: 0, pairingChecks: 0, bisections: 0 };
+    private readonly maxGroup: number;
+    private readonly smoothing: number;
+    private readonly counters = { batches: 0, proofs: 0, malformed: 0, invalid: 0, pairingChecks: 0, groupChecks: 0, failedGroups: 0, singleChecks: 0 };
+    /** Recent fraction of invalid proofs among those combined (see the file comment). */
+    private failureRate = 0;
 
     // Fixed WebAssembly memory (allocated once; the engine is private to this verifier).
     private readonly pOne12: number;
@@ -280,6 +324,8 @@ export class Groth16BatchVerifier {
     private readonly pPsiY: number;
     private readonly pX: number;
     private readonly pAlpha: number;
+    /** The Miller loop of the constant pair (−α, β), for checks of one proof (r = 1). */
+    private readonly pAlphaBeta: number;
     private readonly pIC: number;
     /** Prepared β, γ, δ. */
     private readonly pFixedQ: number;
@@ -316,6 +362,8 @@ export class Groth16BatchVerifier {
         }
         this.millerGroup = Math.max(1, Math.min(48, Math.floor(options.millerGroup ?? 32)));
         this.yieldEvery = Math.max(1, Math.floor(options.yieldEvery ?? 8));
+        this.maxGroup = Math.max(1, Math.floor(options.maxGroup ?? 64));
+        this.smoothing = Math.min(1, Math.max(1e-6, options.failureSmoothing ?? 1 / 32));
         const tm = curve.tm;
         const alloc = (bytes: number): number => tm.alloc(bytes);
         this.pOne12 = alloc(FP12);
@@ -323,6 +371,7 @@ export class Groth16BatchVerifier {
         this.pPsiY = alloc(FP2);
         this.pX = alloc(8);
         this.pAlpha = alloc(G1_AFFINE);
+        this.pAlphaBeta = alloc(FP12);
         this.pIC = alloc(G1_AFFINE * key.ic.length);
         this.pFixedQ = alloc(3 * this.preQSize);
         this.pGroupQ = alloc(this.millerGroup * this.preQSize);
@@ -364,6 +413,9 @@ export class Groth16BatchVerifier {
             if (!this.g2Valid(this.pG2)) throw keyError(`${["vk_beta_2", "vk_gamma_2", "vk_delta_2"][k]} is not in G2`);
             ex.bn128_prepareG2(this.pG2, this.pFixedQ + k * this.preQSize);
         });
+        this.scalarMulAffine(this.pAlpha, 1n, this.pG1a);
+        this.negToAffine(this.pG1a, this.pGroupP);
+        this.millerLoop([{ p: this.pGroupP, q: this.pFixedQ }], this.pAlphaBeta);
         this.selfTest();
     }
 
@@ -379,7 +431,7 @@ export class Groth16BatchVerifier {
     }
 
     get stats(): BatchVerifierStats {
-        return { ...this.counters };
+        return { ...this.counters, failureRate: this.failureRate };
     }
 
     /**
@@ -403,35 +455,59 @@ export class Groth16BatchVerifier {
         this.counters.batches++;
         this.counters.proofs += items.length;
         const results: boolean[] = items.map(() => false);
-        const prepared: PreparedProof[] = [];
+        const alone: PreparedProof[] = [];
+        const shared: PreparedProof[] = [];
         for (let i = 0; i < items.length; i++) {
             const proof = this.prepare(items[i]!, i);
             if (proof === undefined) this.counters.malformed++;
-            else prepared.push(proof);
+            else (items[i]!.alone === true ? alone : shared).push(proof);
             if ((i + 1) % this.yieldEvery === 0) await yieldToEventLoop();
         }
-        await this.settle(prepared, results, true);
-        this.counters.invalid += prepared.filter((p) => !results[p.index]).length;
+        for (const proof of alone) results[proof.index] = await this.checkAlone(proof);
+        // Groups of the best size for the failure rate as the batch starts, as even as possible.
+        const size = Math.ceil(shared.length / Math.ceil(shared.length / this.groupSize()));
+        for (let start = 0; start < shared.length; start += size) {
+            const group = shared.slice(start, start + size);
+            await this.settle(group, results);
+            this.observe(group.length, group.filter((p) => !results[p.index]).length);
+        }
+        this.counters.invalid += alone.filter((p) => !results[p.index]).length + shared.filter((p) => !results[p.index]).length;
         return results;
     }
 
-    /** Decides every proof of `group`: one combined check, then halves, then single proofs. */
-    private async settle(group: readonly PreparedProof[], results: boolean[], top: boolean): Promise<void> {
-        if (group.length === 0) return;
-        if (group.length < SINGLE_CHECK_BELOW) {
-            for (const proof of group) {
-                results[proof.index] = await this.check([proof], false);
-            }
+    /** The best group size for the current failure rate q: ⌊1/√q⌋ within [2, maxGroup], or 1 once q ≥ 1/4. */
+    private groupSize(): number {
+        const q = this.failureRate;
+        if (q >= ALONE_ABOVE) return 1;
+        if (q <= 0) return this.maxGroup;
+        return Math.max(2, Math.min(this.maxGroup, Math.floor(1 / Math.sqrt(q))));
+    }
+
+    /** Folds `invalid` failures among `count` proofs into the failure rate (as if spread evenly over them). */
+    private observe(count: number, invalid: number): void {
+        const keep = (1 - this.smoothing) ** count;
+        this.failureRate = keep * this.failureRate + (1 - keep) * (invalid / count);
+    }
+
+    /** Decides every proof of `group`: one combined check; if it fails, each proof on its own. */
+    private async settle(group: readonly PreparedProof[], results: boolean[]): Promise<void> {
+        if (group.length === 1) {
+            results[group[0]!.index] = await this.checkAlone(group[0]!);
             return;
         }
+        this.counters.groupChecks++;
         if (await this.check(group, true)) {
             for (const proof of group) results[proof.index] = true;
             return;
         }
-        if (top) this.counters.bisections++;
-        const half = Math.ceil(group.length / 2);
-        await this.settle(group.slice(0, half), results, false);
-        await this.settle(group.slice(half), results, false);
+        this.counters.failedGroups++;
+        for (const proof of group) results[proof.index] = await this.checkAlone(proof);
+    }
+
+    /** The plain Groth16 equation for one proof. */
+    private checkAlone(proof: PreparedProof): Promise<boolean> {
+        this.counters.singleChecks++;
+        return this.check([proof], false);
     }
 
     // ------------------------------------------------------------ per-proof checks
@@ -497,8 +573,8 @@ export class Groth16BatchVerifier {
 
     /**
      * One pairing-product check over `group`. With `weighted`, each proof gets its random
-     * weight r_i (kept for the bisection's sub-checks); without, r_i = 1, which is the plain
-     * Groth16 equation and only used for single proofs.
+     * weight r_i; without, `group` is one proof and r = 1: the plain Groth16 equation, with the
+     * precomputed Miller loop of (−α, β) in place of the α pair.
      *
      *   Π_i e(r_i·A_i, B_i) · e(−(Σr_i)·α, β) · e(−Σ_j S_j·IC_j, γ) · e(−Σ_i r_i·C_i, δ) = 1,
      *   S_0 = Σ_i r_i, S_j = Σ_i r_i·s_ij (mod r).
@@ -509,6 +585,7 @@ export class Groth16BatchVerifier {
      */
     private async check(group: readonly PreparedProof[], weighted: boolean): Promise<boolean> {
         const ex = this.ex;
+        if (!weighted && group.length !== 1) throw new Error("an unweighted check takes exactly one proof");
         this.counters.pairingChecks++;
         const n = this.key.nPublic;
         const sums: bigint[] = new Array<bigint>(n + 1).fill(0n);
@@ -541,21 +618,23 @@ export class Groth16BatchVerifier {
                 ex.g1m_multiexpAffine(this.pMsmBases, this.pMsmScalars, WEIGHT_BYTES, chunk.length, this.pG1a);
                 ex.g1m_add(pSumC, this.pG1a, pSumC);
             }
-            if (chunkIndex === chunks - 1) pairs.push(...this.fixedPairs(sums, pSumC));
+            if (chunkIndex === chunks - 1) pairs.push(...this.fixedPairs(sums, pSumC, weighted));
             this.millerLoop(pairs, this.pF);
             ex.ftm_mul(this.pTotal, this.pF, this.pTotal);
             if (chunkIndex < chunks - 1) await yieldToEventLoop();
         }
+        if (!weighted) ex.ftm_mul(this.pTotal, this.pAlphaBeta, this.pTotal);
         ex.bn128_finalExponentiation(this.pTotal, this.pTotal);
         return ex.ftm_eq(this.pTotal, this.pOne12) !== 0;
     }
 
     /**
-     * The three fixed pairs: (−(Σr)·α, β), (−Σ_j S_j·IC_j, γ) — one multi-scalar
-     * multiplication over the IC points, IC_0 weighted by Σr — and (−Σ r_i·C_i, δ). A pair
-     * whose G1 point is the point at infinity is left out (e(O, Q) = 1).
+     * The fixed pairs: (−(Σr)·α, β) unless `withAlpha` is false (one proof, r = 1: the caller
+     * multiplies in the precomputed Miller loop of (−α, β)), (−Σ_j S_j·IC_j, γ) — one
+     * multi-scalar multiplication over the IC points, IC_0 weighted by Σr — and (−Σ r_i·C_i, δ).
+     * A pair whose G1 point is the point at infinity is left out (e(O, Q) = 1).
      */
-    private fixedPairs(sums: bigint[], pSumC: number): { p: number; q: number }[] {
+    private fixedPairs(sums: bigint[], pSumC: number, withAlpha: boolean): { p: number; q: number }[] {
         const ex = this.ex;
         const n = this.key.nPublic;
         sums[0] = sums[0]! % R;
@@ -564,8 +643,10 @@ export class Groth16BatchVerifier {
             const p = this.pGroupP + k * G1_AFFINE;
             if (this.negToAffine(pJacobian, p)) pairs.push({ p, q: this.pFixedQ + k * this.preQSize });
         };
-        this.scalarMulAffine(this.pAlpha, sums[0]!, this.pG1a);
-        fixed(this.pG1a, 0);
+        if (withAlpha) {
+            this.scalarMulAffine(this.pAlpha, sums[0]!, this.pG1a);
+            fixed(this.pG1a, 0);
+        }
         for (let j = 0; j <= n; j++) this.writeScalar(this.pIcScalars + j * N8, sums[j]!, N8);
         ex.g1m_multiexpAffine(this.pIC, this.pIcScalars, N8, n + 1, this.pG1c);
         fixed(this.pG1c, 1);
@@ -669,10 +750,11 @@ export class Groth16BatchVerifier {
         this.ex.f2m_one(pointer + 2 * FP2);
     }
 
-    /** [s]P for an affine P and a scalar s < r. */
+    /** [s]P for an affine P and a scalar s < r (only the scalar's significant 64-bit words are walked: Σr has ~134 bits). */
     private scalarMulAffine(pAffine: number, scalar: bigint, pResult: number): void {
-        this.writeScalar(this.pScalar, scalar, N8);
-        this.ex.g1m_timesScalarAffine(pAffine, this.pScalar, N8, pResult);
+        const bytes = Math.min(N8, 8 * Math.max(1, Math.ceil(scalar.toString(2).length / 64)));
+        this.writeScalar(this.pScalar, scalar, bytes);
+        this.ex.g1m_timesScalarAffine(pAffine, this.pScalar, bytes, pResult);
     }
 
     /** −P in affine form; false (nothing written) if P is the point at infinity: e(O, Q) = 1. */
@@ -732,7 +814,7 @@ export class Groth16BatchVerifier {
 const engines = new WeakMap<VerificationKey, Promise<Groth16BatchVerifier>>();
 
 /**
- * Verifies proofs that share `vkey` as one randomised batch (bisecting on failure); result i
+ * Verifies proofs that share `vkey` in randomised groups (each proof of a failing group then on its own); result i
  * says whether item i is valid. The engine for a key object is built once and kept.
  */
 export async function verifyBatch(vkey: VerificationKey, items: readonly Groth16BatchItem[]): Promise<boolean[]> {
@@ -763,11 +845,13 @@ interface Pending {
 }
 
 /**
- * A {@link ProofVerifier} that verifies concurrent proofs (tickets, folds) together: a proof waits at most
- * `windowMs` for others (up to `maxBatch`), then the batch is verified as one randomised
- * pairing-product check on a warm engine. Tickets that arrive while a batch is being
- * verified form the next batch, which starts as soon as the current one ends. An invalid
- * ticket fails alone: the others of its batch are still accepted.
+ * A {@link ProofVerifier} that verifies concurrent proofs (tickets, folds) together on this
+ * thread: a proof waits at most `windowMs` for others (up to `maxBatch`), then the batch is
+ * verified in randomised groups on a warm engine (see the file comment). Proofs that arrive
+ * while a batch is being verified form the next batch, which starts as soon as the current
+ * one ends. An invalid proof fails alone: the others of its batch are still accepted. (The
+ * gateway's default is the worker-thread pool of verification/pool.ts, which runs this same
+ * engine off the event loop.)
  */
 export class BatchProofVerifier implements ProofVerifier {
     private readonly key: VerificationKey;
@@ -782,7 +866,7 @@ export class BatchProofVerifier implements ProofVerifier {
     private closed = false;
 
     constructor(verificationKey: string | VerificationKey, options: BatchProofVerifierOptions = {}) {
-        this.key = loadKey(verificationKey);
+        this.key = loadVerificationKey(verificationKey);
         parseKey(this.key); // fail now on a malformed key
         this.windowMs = Math.max(0, options.windowMs ?? 2);
         this.maxBatch = Math.max(1, Math.floor(options.maxBatch ?? 64));
@@ -796,13 +880,14 @@ export class BatchProofVerifier implements ProofVerifier {
 
     /** The engine's counters (zero before the first batch). */
     get stats(): BatchVerifierStats {
-        return this.built?.stats ?? { batches: 0, proofs: 0, malformed: 0, invalid: 0, pairingChecks: 0, bisections: 0 };
+        return this.built?.stats ?? NO_STATS;
     }
 
-    verify(proof: readonly bigint[], publicSignals: readonly bigint[]): Promise<boolean> {
+    /** Verifies one proof with the others queued now; `hint.alone` keeps it out of every combined check. */
+    verify(proof: readonly bigint[], publicSignals: readonly bigint[], hint?: { readonly alone?: boolean }): Promise<boolean> {
         if (this.closed) return Promise.reject(new Error("the batch verifier is closed"));
         return new Promise<boolean>((resolve, reject) => {
-            this.queue.push({ item: { proof, publicSignals }, resolve, reject });
+            this.queue.push({ item: { proof, publicSignals, alone: hint?.alone === true }, resolve, reject });
             this.schedule();
         });
     }

@@ -9,7 +9,7 @@ import type { FoldRequest, RegistryDeployment, Signature } from "@zk-api-credits
 import { inCurve } from "@zk-kit/baby-jubjub";
 import { GatewayError } from "./errors";
 import type { GatewayMetrics } from "./metrics";
-import type { GatewayReply } from "./paid-request";
+import type { GatewayReply, ProofAdmission } from "./paid-request";
 import { errorReply } from "./paid-request";
 import type { NullifierStore } from "./store/types";
 import { foldSignals } from "./ticket-verifier";
@@ -22,6 +22,8 @@ export interface FoldHandlerOptions {
     /** Verifies Fold proofs (the fold-2 verification key). */
     readonly verifier: ProofVerifier;
     readonly metrics: GatewayMetrics;
+    /** Refuses clients whose proofs keep failing (the same admission as paid requests). */
+    readonly admission?: ProofAdmission;
     readonly now?: () => number;
 }
 
@@ -48,9 +50,9 @@ export class FoldHandler {
         this.now = options.now ?? Date.now;
     }
 
-    async handle(body: Buffer): Promise<GatewayReply> {
+    async handle(body: Buffer, client = ""): Promise<GatewayReply> {
         try {
-            return await this.process(body);
+            return await this.process(body, client);
         } catch (error) {
             if (error instanceof GatewayError) {
                 this.options.metrics.folds.inc({ outcome: error.code });
@@ -61,7 +63,9 @@ export class FoldHandler {
         }
     }
 
-    private async process(body: Buffer): Promise<GatewayReply> {
+    private async process(body: Buffer, client: string): Promise<GatewayReply> {
+        const admission = this.options.admission;
+        if (admission !== undefined && !admission.admit(client)) throw new GatewayError(429, "RATE_LIMITED", "too many invalid proofs from this client: slow down");
         let fold: FoldRequest;
         try {
             fold = parseFoldRequest(body);
@@ -74,7 +78,10 @@ export class FoldHandler {
         if (!isFieldElement(fold.newBase[0]) || !isFieldElement(fold.newBase[1]) || !inCurve(fold.newBase)) {
             throw new GatewayError(400, "MALFORMED_BODY", "newBase is not a point of Baby Jubjub");
         }
-        if (!(await this.options.verifier.verify(fold.proof, foldSignals(fold)))) throw new GatewayError(403, "INVALID_PROOF", "the Fold proof does not verify");
+        if (!(await this.options.verifier.verify(fold.proof, foldSignals(fold), { alone: admission?.suspect?.(client) === true }))) {
+            admission?.failed(client);
+            throw new GatewayError(403, "INVALID_PROOF", "the Fold proof does not verify");
+        }
 
         const signature = this.signer.signBase(context, fold.newBase);
         const result = await this.options.store.recordFold(

@@ -30,6 +30,8 @@ import { BatchProofVerifier } from "./batch-verifier";
 import { TicketLookup } from "./ticket-lookup";
 import type { ProofVerifier } from "./ticket-verifier";
 import { defaultApi } from "./default-api";
+import { ClientAdmission } from "./admission";
+import { VerificationPool } from "./verification/pool";
 
 /** A free route (no ticket): models lists, pricing. */
 export interface FreeRoute {
@@ -58,13 +60,19 @@ export interface GatewayOptions {
     /** The routes sold; defaults to the deterministic local model behind the OpenAI, Anthropic and Ollama routes. */
     readonly api?: GatewayApi;
     readonly policy?: PolicyCheck;
-    /** Refuses clients whose proofs keep failing before their next proof is verified (default: none). */
-    readonly admission?: ProofAdmission;
-    /** Spend proof verifier; defaults to the batch verifier (concurrent tickets checked together). */
+    /**
+     * Refuses clients whose tickets, folds or look-ups keep failing their checks before their
+     * next one costs a signature check or a pairing (default: a ClientAdmission with its
+     * default budget of 8 failures, one forgiven every 5 s; `false`: none).
+     */
+    readonly admission?: ProofAdmission | false;
+    /** Threads of the default Spend verifier (default: one per CPU but one, at most 4); 0 verifies on the event loop. */
+    readonly verificationThreads?: number;
+    /** Spend proof verifier; defaults to a pool of verification threads (concurrent tickets checked together). */
     readonly verifier?: ProofVerifier;
-    /** Fold proof verifier; defaults to a batch verifier of the fold-2 key. */
+    /** Fold proof verifier; defaults to one verification thread for the fold-2 key. */
     readonly foldVerifier?: ProofVerifier;
-    /** How long the default batch verifiers wait to gather concurrent proofs. */
+    /** How long the default verifiers gather concurrent proofs when they verify on the event loop (verificationThreads 0). */
     readonly batchWindowMs?: number;
     readonly slashProver?: CircuitProver;
     /** Largest request body accepted (413 BODY_TOO_LARGE above). */
@@ -75,6 +83,8 @@ export interface GatewayOptions {
      */
     readonly requestTimeoutMs?: number;
     readonly headersTimeoutMs?: number;
+    /** How long an idle keep-alive connection is kept (default 5 s). */
+    readonly keepAliveTimeoutMs?: number;
     readonly leaseMs?: number;
     /** Start the withdrawal watcher (default true) and, with an operator, the chain worker. */
     readonly workers?: boolean;
@@ -132,12 +142,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         allowInsecureSetup: options.allowInsecureSetup ?? false
     });
     const metrics = new GatewayMetrics();
-    const roots = new EpochRoots({ deployment, provider: options.provider });
+    const roots = new EpochRoots({ deployment, provider: options.provider, pollMs: options.workerPollMs });
     await roots.refresh();
+    roots.start();
     const windowMs = options.batchWindowMs ?? 2;
-    const spendVerifier = options.verifier === undefined ? new BatchProofVerifier(circuitArtifacts("spend-32").verificationKey, { windowMs }) : undefined;
-    const foldVerifier = options.foldVerifier === undefined ? new BatchProofVerifier(circuitArtifacts("fold-2").verificationKey, { windowMs }) : undefined;
+    const threads = options.verificationThreads;
+    const defaultVerifier = (key: string, poolThreads: number | undefined): BatchProofVerifier | VerificationPool =>
+        threads === 0 ? new BatchProofVerifier(key, { windowMs }) : new VerificationPool(key, { threads: poolThreads });
+    const spendVerifier = options.verifier === undefined ? defaultVerifier(circuitArtifacts("spend-32").verificationKey, threads) : undefined;
+    const foldVerifier = options.foldVerifier === undefined ? defaultVerifier(circuitArtifacts("fold-2").verificationKey, 1) : undefined;
     await Promise.all([spendVerifier?.ready(), foldVerifier?.ready()]);
+    const admission = options.admission === false ? undefined : (options.admission ?? new ClientAdmission());
     const handler = new PaidRequestHandler({
         deployment,
         signingKey: options.signingKey,
@@ -146,24 +161,27 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         roots,
         policy: options.policy ?? allowEverything,
         metrics,
-        admission: options.admission,
+        admission,
         leaseMs: options.leaseMs,
         now: options.now
     });
-    const folds = new FoldHandler({ deployment, signingKey: options.signingKey, store: options.store, verifier: options.foldVerifier ?? foldVerifier!, metrics, now: options.now });
-    const lookups = new TicketLookup({ deployment, store: options.store, metrics });
+    const folds = new FoldHandler({ deployment, signingKey: options.signingKey, store: options.store, verifier: options.foldVerifier ?? foldVerifier!, metrics, admission, now: options.now });
+    const lookups = new TicketLookup({ deployment, store: options.store, metrics, admission });
     const bodyLimit = options.bodyLimit ?? 1 << 20;
     // No request logging: URLs, nullifiers and client addresses are never written down.
     const requestTimeout = options.requestTimeoutMs ?? 10_000;
+    const headersTimeout = Math.min(options.headersTimeoutMs ?? 5_000, requestTimeout);
     const app = Fastify({
         logger: options.logger ?? false,
         logController: new LogController({ disableRequestLogging: true }),
         bodyLimit,
         requestTimeout,
-        connectionTimeout: 0
+        connectionTimeout: 0,
+        keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+        // Node cuts a request whose headers or body are late only when it checks its connections,
+        // every `connectionsCheckingInterval` (30 s by default): check at least every second.
+        http: { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(headersTimeout / 4))) }
     });
-    // Node checks both timeouts every `connectionsCheckingInterval` (30 s by default): check often.
-    app.server.headersTimeout = Math.min(options.headersTimeoutMs ?? 5_000, requestTimeout);
     if (decision.warning !== undefined) app.log.warn(decision.warning);
     const api = options.api ?? defaultApi(deployment);
 
@@ -205,9 +223,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     for (const { method, url, route } of api.paid) paid(method, url, route);
     for (const route of api.free) app.route({ method: route.method, url: route.url, handler: async (request, reply) => send(reply, await route.handle(incoming(request))) });
 
-    app.post(GATEWAY_PATHS.fold, async (request, reply) => send(reply, await folds.handle(incoming(request).body)));
+    app.post(GATEWAY_PATHS.fold, async (request, reply) => send(reply, await folds.handle(incoming(request).body, request.ip)));
     app.post(GATEWAY_PATHS.void, async (request, reply) => send(reply, await handler.handleVoid(incoming(request))));
-    app.post(GATEWAY_PATHS.lookup, async (request, reply) => send(reply, await lookups.handle(incoming(request).body)));
+    app.post(GATEWAY_PATHS.lookup, async (request, reply) => send(reply, await lookups.handle(incoming(request).body, request.ip)));
 
     const { parameters } = deployment;
     app.get(GATEWAY_PATHS.registry, async () => {
@@ -287,6 +305,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         async close() {
             await watcher?.stop();
             await worker?.stop();
+            await roots.stop();
             await app.close();
             await spendVerifier?.close();
             await foldVerifier?.close();

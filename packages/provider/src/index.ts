@@ -15,4 +15,6 @@ export * from "./chain/withdrawal-request";
 export * from "./gateway";
 export * from "./default-api";
 export * from "./batch-verifier";
+export * from "./verification/pool";
+export * from "./admission";
 export * from "./api";

@@ -44,6 +44,8 @@ export interface IncomingRequest {
 export interface ProofAdmission {
     admit(client: string): boolean;
     failed(client: string): void;
+    /** True if the client failed a check recently: verify its proofs on their own. */
+    suspect?(client: string): boolean;
 }
 
 /** What the gateway answers: a buffered body, or a stream relayed as it comes. */
@@ -179,6 +181,12 @@ export class PaidRequestHandler {
         if (request.ticketHeader === undefined || request.ticketHeader.length === 0) {
             throw new GatewayError(402, "MISSING_TICKET", "this endpoint is paid: send a ticket in the zkapi-ticket header");
         }
+        // A client whose checks keep failing is refused before it costs a signature check or a pairing.
+        const admission = this.options.admission;
+        const client = request.client ?? "";
+        if (admission !== undefined && !admission.admit(client)) {
+            throw new GatewayError(429, "RATE_LIMITED", "too many invalid tickets from this client: slow down");
+        }
         let ticket: TicketEnvelope;
         try {
             ticket = decodeTicket(request.ticketHeader);
@@ -192,22 +200,19 @@ export class PaidRequestHandler {
             throw new GatewayError(422, "WRONG_CONTEXT", "the ticket is bound to another registry, provider key or terms");
         }
         if (ticket.x !== ephemeralKeyBinding(ticket.ephemeralKey)) {
+            admission?.failed(client);
             throw new GatewayError(400, "REQUEST_BINDING_MISMATCH", "x is not the hash of the ticket's ephemeral key");
         }
         const hash = requestHash(request.method, request.path, request.body);
         if (!verifySignature(hash, ticket.requestSignature, ticket.ephemeralKey)) {
+            admission?.failed(client);
             throw new GatewayError(400, "INVALID_REQUEST_SIGNATURE", "the ephemeral key did not sign this request");
         }
         if (!(await this.options.roots.accepts(ticket.root))) {
             throw new GatewayError(422, "UNKNOWN_ROOT", "the ticket's root is not the current or previous epoch root: prove the same ticket again");
         }
-        const admission = this.options.admission;
-        const client = request.client ?? "";
-        if (admission !== undefined && !admission.admit(client)) {
-            throw new GatewayError(429, "RATE_LIMITED", "too many invalid proofs from this client: slow down");
-        }
         const verifyStarted = this.now();
-        const valid = await this.options.verifier.verify(ticket.proof, spendSignals(ticket));
+        const valid = await this.options.verifier.verify(ticket.proof, spendSignals(ticket), { alone: admission?.suspect?.(client) === true });
         this.options.metrics.verification.observe((this.now() - verifyStarted) / 1000);
         if (!valid) {
             admission?.failed(client);

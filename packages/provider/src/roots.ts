@@ -10,6 +10,8 @@ export interface EpochRootsOptions {
     readonly confirmations?: number;
     /** Least time between two refreshes triggered by unknown roots (junk tickets must not flood the RPC). */
     readonly minRefreshMs?: number;
+    /** How often the epoch roots follow the chain in the background (so a superseded root stops being accepted). */
+    readonly pollMs?: number;
     readonly now?: () => number;
 }
 
@@ -23,6 +25,7 @@ export class EpochRoots {
     private readonly sync: RegistrySync;
     private lastRefresh = -Infinity;
     private refreshing?: Promise<void>;
+    private timer?: NodeJS.Timeout;
 
     constructor(private readonly options: EpochRootsOptions) {
         this.sync = new RegistrySync({
@@ -35,6 +38,19 @@ export class EpochRoots {
 
     private now(): number {
         return (this.options.now ?? Date.now)();
+    }
+
+    /** Follows the chain in the background until {@link stop}. */
+    start(): void {
+        if (this.timer !== undefined) return;
+        this.timer = setInterval(() => void this.refresh().catch(() => undefined), this.options.pollMs ?? 1_000);
+        this.timer.unref();
+    }
+
+    async stop(): Promise<void> {
+        if (this.timer !== undefined) clearInterval(this.timer);
+        this.timer = undefined;
+        await this.refreshing?.catch(() => undefined);
     }
 
     /** Pulls new events from the chain (one sync at a time; concurrent callers share it). */

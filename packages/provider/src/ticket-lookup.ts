@@ -10,7 +10,7 @@ import {
 import type { LookupRequest, RegistryDeployment } from "@zk-api-credits/protocol";
 import { GatewayError } from "./errors";
 import type { GatewayMetrics } from "./metrics";
-import type { GatewayReply } from "./paid-request";
+import type { GatewayReply, ProofAdmission } from "./paid-request";
 import { errorReply } from "./paid-request";
 import type { NullifierStore } from "./store/types";
 
@@ -18,6 +18,8 @@ export interface TicketLookupOptions {
     readonly deployment: RegistryDeployment;
     readonly store: NullifierStore;
     readonly metrics: GatewayMetrics;
+    /** Refuses clients whose look-ups keep failing their signature check. */
+    readonly admission?: ProofAdmission;
 }
 
 const hex = (value: bigint): string => `0x${value.toString(16)}`;
@@ -32,9 +34,9 @@ const hex = (value: bigint): string => `0x${value.toString(16)}`;
 export class TicketLookup {
     constructor(private readonly options: TicketLookupOptions) {}
 
-    async handle(body: Buffer): Promise<GatewayReply> {
+    async handle(body: Buffer, client = ""): Promise<GatewayReply> {
         try {
-            return await this.process(body);
+            return await this.process(body, client);
         } catch (error) {
             if (error instanceof GatewayError) {
                 this.options.metrics.lookups.inc({ outcome: error.code });
@@ -44,7 +46,9 @@ export class TicketLookup {
         }
     }
 
-    private async process(body: Buffer): Promise<GatewayReply> {
+    private async process(body: Buffer, client: string): Promise<GatewayReply> {
+        const admission = this.options.admission;
+        if (admission !== undefined && !admission.admit(client)) throw new GatewayError(429, "RATE_LIMITED", "too many invalid look-ups from this client: slow down");
         let lookup: LookupRequest;
         try {
             lookup = parseLookupRequest(body);
@@ -54,6 +58,7 @@ export class TicketLookup {
         }
         const message = lookupMessage(this.options.deployment.parameters.context, lookup.nullifier);
         if (!verifySignature(message, lookup.signature, lookup.ephemeralKey)) {
+            admission?.failed(client);
             throw new GatewayError(403, "LOOKUP_FORBIDDEN", "the look-up is not signed by this key");
         }
         const record = await this.options.store.get(hex(lookup.nullifier));

@@ -3,9 +3,14 @@ import { groth16 } from "snarkjs";
 import { unpackProof } from "@zk-api-credits/protocol";
 import type { FoldRequest, TicketEnvelope, VerificationKey } from "@zk-api-credits/protocol";
 
+/** How to verify one proof: `alone` keeps a suspect client's proof out of every batch with others' proofs. */
+export interface VerificationHint {
+    readonly alone?: boolean;
+}
+
 /** Verifies Groth16 proofs of one circuit off-chain (Spend tickets, Fold requests). */
 export interface ProofVerifier {
-    verify(proof: readonly bigint[], publicSignals: readonly bigint[]): Promise<boolean>;
+    verify(proof: readonly bigint[], publicSignals: readonly bigint[], hint?: VerificationHint): Promise<boolean>;
 }
 
 /** The public signals of a ticket in the Spend circuit's order. */

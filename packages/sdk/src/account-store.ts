@@ -1,115 +1,95 @@
-import type { AccountState, Point, StateSignature } from "@zk-api-credits/protocol";
+import { AccountFileLock, Mutex } from "./account-lock";
+import { decodeAccountRecord, encodeAccountRecord } from "./account-record";
+import type { AccountRecord } from "./account-record";
 import { readFileIfExists, writeFileDurably } from "./durable-file";
+import { SdkError } from "./errors";
 
-/** A request exactly as it was (or will be) sent, so that a retry sends the same bytes. */
-export interface StoredRequest {
-    readonly method: string;
-    /** Path with query, as bound into x. */
-    readonly path: string;
-    readonly headers: Readonly<Record<string, string>>;
-    /** base64 of the body. */
-    readonly body: string;
+/**
+ * What a change of the account decides: the record to write (undefined: leave it as it is)
+ * and a result for the caller.
+ */
+export interface AccountChange<T> {
+    readonly next?: AccountRecord;
+    readonly result: T;
 }
 
 /**
- * A ticket written down before its request leaves the client. Until it is resolved (a
- * receipt for it arrives), the client never uses its seq for anything but this request.
+ * Where a client keeps its account. Every mutation is `update`: under a lock shared by every
+ * process using the account, the current record is read again, `change` decides, the new
+ * record is written durably, the lock is released. A process never writes from a copy it
+ * read earlier, so it never overwrites a newer state with an older one.
  */
-export interface InFlightTicket {
-    readonly seq: bigint;
-    readonly nullifier: bigint;
-    readonly rerandomiser: bigint;
-    readonly rerandomisedState: Point<bigint>;
-    /** The ticket header value, reused verbatim on retry. */
-    readonly ticketHeader: string;
-    readonly request: StoredRequest;
-    readonly createdAt: number;
-}
-
-/** A ticket proved in advance with the ephemeral-key binding (x = Poseidon(epk)). */
-export interface PreparedTicket {
-    readonly seq: bigint;
-    readonly nullifier: bigint;
-    readonly rerandomiser: bigint;
-    readonly rerandomisedState: Point<bigint>;
-    readonly root: bigint;
-    readonly y: bigint;
-    readonly x: bigint;
-    readonly proof: readonly bigint[];
-    /** The one-time EdDSA key (hex) whose public key hashes to x. */
-    readonly ephemeralPrivateKey: string;
-    readonly ephemeralKey: Point<bigint>;
-}
-
-export interface WithdrawalRecord {
-    readonly nullifier: bigint;
-    readonly recipient: string;
-    readonly spent: bigint;
-    readonly burned: bigint;
-    readonly transactionHash: string;
-    readonly finalizableAt: bigint;
-    readonly finalized: boolean;
-}
-
-/** Everything a client keeps about its account with one registry. */
-export interface AccountRecord {
-    readonly chainId: bigint;
-    readonly registry: string;
-    readonly identityCommitment: bigint;
-    readonly deposit: bigint;
-    readonly leafIndex: number;
-    /** The latest state the provider signed (or genesis), with its opening. */
-    readonly state: AccountState;
-    readonly blinding: bigint;
-    readonly signature?: StateSignature;
-    readonly inFlight?: InFlightTicket;
-    readonly prepared?: PreparedTicket;
-    readonly withdrawal?: WithdrawalRecord;
-}
-
-/** Where a client keeps its account; `save` must be durable when it returns. */
 export interface AccountStore {
-    load(): Promise<AccountRecord | undefined>;
-    save(record: AccountRecord): Promise<void>;
+    /** The current record (unlocked read: may be stale the moment it returns). */
+    read(): Promise<AccountRecord | undefined>;
+    update<T>(change: (current: AccountRecord | undefined) => AccountChange<T>): Promise<T>;
 }
 
-const BIGINT_TAG = "bigint:";
-
-function encode(record: AccountRecord): string {
-    return `${JSON.stringify({ version: 1, record }, (_, value: unknown) => (typeof value === "bigint" ? `${BIGINT_TAG}${value.toString()}` : value), 2)}\n`;
+/**
+ * Refuses a write that would move the account backwards or onto another identity: a bug in a
+ * change, never a state a client may reach.
+ */
+export function assertProgress(current: AccountRecord | undefined, next: AccountRecord): void {
+    if (current === undefined) return;
+    if (next.identityCommitment !== current.identityCommitment || next.registry !== current.registry || next.chainId !== current.chainId) {
+        throw new SdkError("WRONG_DEPLOYMENT", "a change tried to replace the account with another identity's or registry's");
+    }
+    if (next.base.state.folded < current.base.state.folded) {
+        throw new SdkError("BAD_ACCOUNT_FILE", `a change tried to move the base back from ${current.base.state.folded} to ${next.base.state.folded}`);
+    }
 }
 
-function decode(text: string): AccountRecord {
-    const parsed = JSON.parse(text, (_, value: unknown) =>
-        typeof value === "string" && value.startsWith(BIGINT_TAG) ? BigInt(value.slice(BIGINT_TAG.length)) : value
-    ) as { version: number; record: AccountRecord };
-    if (parsed.version !== 1) throw new Error(`unsupported account file version ${parsed.version}`);
-    return parsed.record;
-}
-
-/** The account in a JSON file (mode 0600), replaced atomically and fsynced on every save. */
+/** The account in a JSON file (mode 0600), locked across processes, replaced atomically and fsynced on every change. */
 export class FileAccountStore implements AccountStore {
-    constructor(readonly file: string) {}
+    private readonly lock: AccountFileLock;
 
-    async load(): Promise<AccountRecord | undefined> {
-        const text = readFileIfExists(this.file);
-        return text === undefined ? undefined : decode(text);
+    constructor(readonly file: string) {
+        this.lock = new AccountFileLock(file);
     }
 
-    async save(record: AccountRecord): Promise<void> {
-        writeFileDurably(this.file, encode(record));
+    async read(): Promise<AccountRecord | undefined> {
+        const text = readFileIfExists(this.file);
+        return text === undefined ? undefined : decodeAccountRecord(text);
+    }
+
+    update<T>(change: (current: AccountRecord | undefined) => AccountChange<T>): Promise<T> {
+        return this.lock.withLock(async () => {
+            const current = await this.read();
+            const { next, result } = change(current);
+            if (next !== undefined) {
+                assertProgress(current, next);
+                writeFileDurably(this.file, encodeAccountRecord(next));
+            }
+            return result;
+        });
     }
 }
 
-/** The account in memory (tests, short-lived scripts). */
+/** The account in memory (tests, short-lived scripts); kept encoded, as a file would be. */
 export class MemoryAccountStore implements AccountStore {
-    private text?: string;
+    private readonly mutex = new Mutex();
 
-    async load(): Promise<AccountRecord | undefined> {
-        return this.text === undefined ? undefined : decode(this.text);
+    constructor(private text?: string) {}
+
+    /** A store holding a copy of another store's current record (e.g. a backup). */
+    static async copyOf(store: AccountStore): Promise<MemoryAccountStore> {
+        const record = await store.read();
+        return new MemoryAccountStore(record === undefined ? undefined : encodeAccountRecord(record));
     }
 
-    async save(record: AccountRecord): Promise<void> {
-        this.text = encode(record);
+    async read(): Promise<AccountRecord | undefined> {
+        return this.text === undefined ? undefined : decodeAccountRecord(this.text);
+    }
+
+    update<T>(change: (current: AccountRecord | undefined) => AccountChange<T>): Promise<T> {
+        return this.mutex.run(async () => {
+            const current = await this.read();
+            const { next, result } = change(current);
+            if (next !== undefined) {
+                assertProgress(current, next);
+                this.text = encodeAccountRecord(next);
+            }
+            return result;
+        });
     }
 }

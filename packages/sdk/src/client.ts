@@ -1,140 +1,281 @@
-import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { NonceManager } from "ethers";
-import type { ContractRunner, Provider, Signer } from "ethers";
+import type { Provider, Signer } from "ethers";
 import { ICreditRegistry__factory, IERC20__factory } from "@zk-api-credits/contracts";
 import type { ICreditRegistry } from "@zk-api-credits/contracts";
 import { circuitArtifacts } from "@zk-api-credits/circuits";
-import {
-    CircuitProver,
-    decodeReceipt,
-    EdDSAPoseidonSigner,
-    encodeHeaderValue,
-    ephemeralKeyBinding,
-    ERROR_CODE_HEADER,
-    GENESIS_STATE,
-    RECEIPT_HEADER,
-    RECEIPTS_PATH,
-    randomScalar,
-    registryContext,
-    requestHash,
-    reserveOf,
-    spendableOf,
-    TICKET_HEADER,
-    withdrawInputs,
-    toSolidityProof
-} from "@zk-api-credits/protocol";
-import type { Identity, RegistryBinding, RegistryDeployment, RequestBinding, TicketEnvelope } from "@zk-api-credits/protocol";
-import type { AccountRecord, AccountStore, InFlightTicket, PreparedTicket, StoredRequest, WithdrawalRecord } from "./account-store";
+import { assertSetupAllowed, CircuitProver, GATEWAY_PATHS, registryContext, RegistrySync, TICKET_WINDOW } from "@zk-api-credits/protocol";
+import type { Identity, RegistryBinding, RegistryDeployment, SyncCache } from "@zk-api-credits/protocol";
+import { AccountBook } from "./account-book";
+import { newAccountRecord } from "./account-record";
+import type { AccountRecord, StoredRequest, WithdrawalRecord } from "./account-record";
+import type { AccountStore } from "./account-store";
+import type { ProviderTerms } from "./charges";
 import { SdkError } from "./errors";
-import { RegistrySync } from "./registry-sync";
-import type { SyncCache } from "./registry-sync";
-import { applyReceipt, proveTicket } from "./ticket";
-import type { ProvedTicket } from "./ticket";
+import { Folder } from "./folder";
+import { GatewayClient } from "./gateway-client";
+import type { RouteSpec } from "./gateway-client";
+import { PaidRequests } from "./paid-request";
+import type { ChargeCheck, ChargeEvent } from "./paid-request";
+import { gridChargeCheck, parsePublishedPricing } from "./pricing";
+import type { PublishedPricing } from "./pricing";
+import { ProvingQueue } from "./proving-queue";
+import { DEFAULT_PAID_ROUTES, isPaidRoute } from "./routes";
+import { TicketKeyring } from "./ticket-keys";
+import { isTicketOwnerAlive, newTicketOwner, retireTicketOwner } from "./ticket-owner";
+import { TicketPool } from "./ticket-pool";
+import type { ProvingProgress } from "./ticket-pool";
+import { TicketProver } from "./ticket-prover";
+import type { WaitNotice } from "./ticket-prover";
+import { TicketResolver } from "./ticket-resolver";
+import { balanceOf, estimateRequests } from "./ticket-window";
+import type { Balance } from "./ticket-window";
+import { WithdrawalFlow } from "./withdrawal";
+import type { WithdrawalRequestOptions } from "./withdrawal";
 
 export interface ZkApiClientOptions {
     readonly deployment: RegistryDeployment;
     readonly identity: Identity;
+    /** The account file (FileAccountStore), shared by every process using the account. */
     readonly store: AccountStore;
-    /** Reads the chain (events, checkpoints). */
+    /** Reads the chain (events, checkpoints, deposits). */
     readonly provider: Provider;
     /** Sends the on-chain transactions (register, withdraw); optional for request-only use. */
     readonly signer?: Signer;
     /** The provider's gateway, e.g. http://127.0.0.1:8787 */
     readonly gatewayUrl: string;
+    /** Where the registry sync keeps its progress (FileSyncCache). */
     readonly syncCache?: SyncCache;
-    /** Proves Spend tickets; defaults to the committed artifacts of @zk-api-credits/circuits. */
-    readonly prover?: CircuitProver;
-    /** Withdraw prover; same default. */
-    readonly withdrawProver?: CircuitProver;
+    /** Provers of Spend, Fold and Withdraw; default: the committed artifacts of @zk-api-credits/circuits. */
+    readonly provers?: { readonly spend?: CircuitProver; readonly fold?: CircuitProver; readonly withdraw?: CircuitProver };
     /**
-     * "request" (default): x = H(request), proved when the request is made.
-     * "ephemeral-key": x = Poseidon(one-time key), the next ticket is proved in the background
-     * as soon as the previous receipt arrives, so a request waits for no proving.
+     * Talk to a deployment made with the INSECURE development keys on a public test network
+     * (anyone can forge its proofs). Refused on mainnets whatever this says; local chains need nothing.
      */
-    readonly binding?: RequestBinding;
-    /** Largest request body the client will ticket (the gateway refuses larger ones). */
+    readonly allowInsecureSetup?: boolean;
+    /** Tickets kept proved ahead in the background (default W = 8; 0 proves each ticket when it is needed). */
+    readonly prepareAhead?: number;
+    /** Largest request body the client will pay for (the gateway refuses larger ones). Default 1 MiB. */
     readonly maxBodyBytes?: number;
+    /** Routes that take a ticket (default: the gateway's six paid routes); anything else is sent free. */
+    readonly paidRoutes?: readonly RouteSpec[];
+    /** Interval of polls (window, look-ups, epoch). Default 250 ms. */
+    readonly pollIntervalMs?: number;
+    /** How long a request waits for a free index when the window is full (0: no limit). Default 5 min. */
+    readonly windowTimeoutMs?: number;
+    /** An extra check of each charge (prices, usage); a failure is reported as "charge-disputed". */
+    readonly chargeCheck?: ChargeCheck;
+    /** Blocks the registry sync stays behind the head (public chains). */
+    readonly confirmations?: number;
     readonly fetch?: typeof fetch;
 }
 
-/** What the deposit can still pay for. */
-export interface Balance {
-    readonly deposit: bigint;
-    readonly spent: bigint;
-    readonly burned: bigint;
-    readonly reserve: bigint;
-    /** deposit - reserve - spent - burned: what requests may still consume. */
-    readonly available: bigint;
-    /** Requests made so far (the next ticket's seq). */
-    readonly requests: bigint;
+/** Events of a client (`client.on(name, listener)`). */
+export interface ZkApiClientEvents {
+    /** A proof started or finished: "proving ticket 3/8", a fold, the withdrawal. */
+    proving: [ProvingProgress];
+    /** The client waits for something (the epoch boundary, a full window, a ticket another copy is using). */
+    waiting: [WaitNotice];
+    /** A charge was stored. */
+    charged: [ChargeEvent];
+    /** The base advanced: tickets below `to` are folded in. */
+    folded: [{ readonly from: bigint; readonly to: bigint }];
+    /** The gateway misbehaved (a fold answered with another base): no more folds; withdraw. */
+    "provider-fault": [string];
+    /** A charge passed the protocol checks but not the client's chargeCheck. */
+    "charge-disputed": [{ readonly index: bigint; readonly error: unknown }];
+    /** A background task (pre-proving, folding, settling) failed; it is retried. */
+    "background-error": [unknown];
 }
 
-const RETRIES = 5;
+const DEFAULT_POLL_MS = 250;
 
 /**
- * A client of one registry and its provider's gateway: registers a deposit, pays each HTTP
- * request with an anonymous ticket, keeps its account durably (the in-flight ticket is
- * written before the request leaves), recovers lost responses by nullifier, and withdraws.
+ * A client of one registry and its provider's gateway, protocol v2: registers a deposit, pays
+ * each HTTP request with an anonymous ticket (up to W in flight, pre-proved in the background),
+ * keeps its account in a file shared by every process using it, folds charges in the
+ * background, recovers what a crash or a lost answer left open, and withdraws.
+ *
+ * The work is done by modules of their own: the ticket window (ticket-window.ts), the account
+ * file and its lock (account-book.ts, account-store.ts), proving (ticket-prover.ts,
+ * ticket-pool.ts), paying (paid-request.ts), folding (folder.ts), resolving (ticket-resolver.ts)
+ * and withdrawing (withdrawal.ts). This class wires them and is the API.
  */
-export class ZkApiClient {
-    private accountRecord?: AccountRecord;
+export class ZkApiClient extends EventEmitter<ZkApiClientEvents> {
+    private readonly book: AccountBook;
     private readonly registry: ICreditRegistry;
-    private readonly sync: RegistrySync;
+    private readonly gateway: GatewayClient;
+    private readonly pool: TicketPool;
+    private readonly folder: Folder;
+    private readonly paid: PaidRequests;
+    private readonly resolver: TicketResolver;
+    private readonly withdrawal: WithdrawalFlow;
+    private readonly owner = newTicketOwner();
     private readonly binding: RegistryBinding;
+    private readonly providerTerms: ProviderTerms;
     private readonly fetchImpl: typeof fetch;
-    private proverInstance?: CircuitProver;
-    private preparing?: Promise<void>;
-    /** Requests of one account are sequential: each needs the previous signed state. */
-    private queue: Promise<unknown> = Promise.resolve();
+    private paidRoutes: readonly RouteSpec[];
+    private closed = false;
+    private started = false;
+    private pricing?: PublishedPricing;
 
     private constructor(private readonly options: ZkApiClientOptions) {
-        const runner: ContractRunner = options.signer ?? options.provider;
-        this.registry = ICreditRegistry__factory.connect(options.deployment.contracts.registry, runner);
-        this.sync = new RegistrySync({
-            registry: ICreditRegistry__factory.connect(options.deployment.contracts.registry, options.provider),
-            fromBlock: options.deployment.deploymentBlock,
-            cache: options.syncCache
-        });
-        const { parameters } = options.deployment;
+        super();
+        const { deployment } = options;
+        const { parameters } = deployment;
         this.binding = { scope: parameters.scope, providerKey: parameters.providerKey, terms: parameters };
         if (registryContext(this.binding) !== parameters.context) {
             throw new SdkError("WRONG_DEPLOYMENT", "the deployment's context does not match its parameters");
         }
+        const terms = { maxCost: parameters.maxCost, policyPenalty: parameters.policyPenalty, reserveBps: parameters.reserveBps };
+        this.providerTerms = { context: parameters.context, providerKey: parameters.providerKey, terms };
         this.fetchImpl = options.fetch ?? fetch;
+        this.paidRoutes = options.paidRoutes ?? DEFAULT_PAID_ROUTES;
+        const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_MS;
+
+        this.book = new AccountBook(options.store);
+        this.registry = ICreditRegistry__factory.connect(deployment.contracts.registry, options.provider);
+        this.gateway = new GatewayClient(options.gatewayUrl, this.fetchImpl, parameters.context);
+        const keyring = new TicketKeyring(options.identity, parameters.scope);
+        const queue = new ProvingQueue();
+        const provers = lazyProvers(options.provers);
+        const sync = new RegistrySync({
+            registry: this.registry,
+            fromBlock: deployment.deploymentBlock,
+            epochBlocks: parameters.epochBlocks,
+            cache: options.syncCache,
+            confirmations: options.confirmations
+        });
+        const background = (error: unknown): void => void this.emit("background-error", error);
+        const progress = (p: ProvingProgress): void => void this.emit("proving", p);
+        const wait = (notice: WaitNotice): void => void this.emit("waiting", notice);
+        const charged = (index: bigint, how: ChargeEvent["how"]): void => {
+            const charge = this.book.snapshot?.charges[index.toString()];
+            this.emit("charged", { index, cost: charge?.cost ?? 0n, penalty: charge?.penalty ?? 0n, how });
+        };
+
+        const prover = new TicketProver({
+            keyring,
+            book: this.book,
+            sync,
+            gateway: this.gateway,
+            queue,
+            spendProver: provers.spend,
+            binding: this.binding,
+            provider: this.providerTerms,
+            epochBlocks: parameters.epochBlocks,
+            pollIntervalMs,
+            onWait: wait,
+            onProgress: progress,
+            onAdopted: (index) => charged(index, "adopted")
+        });
+        this.pool = new TicketPool({
+            book: this.book,
+            prover,
+            terms,
+            alive: isTicketOwnerAlive,
+            target: options.prepareAhead ?? TICKET_WINDOW,
+            onError: background,
+            retryMs: Math.max(pollIntervalMs, 1_000)
+        });
+        this.folder = new Folder({
+            book: this.book,
+            keyring,
+            gateway: this.gateway,
+            queue,
+            foldProver: provers.fold,
+            binding: this.binding,
+            provider: this.providerTerms,
+            onProgress: progress,
+            onFolded: (from, to) => {
+                this.emit("folded", { from, to });
+                this.paid.windowChanged();
+                this.pool.kick();
+            },
+            onProviderFault: (message) => void this.emit("provider-fault", message),
+            onError: background,
+            retryMs: Math.max(pollIntervalMs, 500)
+        });
+        this.resolver = new TicketResolver({
+            book: this.book,
+            keyring,
+            gateway: this.gateway,
+            prover,
+            provider: this.providerTerms,
+            alive: isTicketOwnerAlive,
+            onCharged: charged
+        });
+        this.paid = new PaidRequests({
+            book: this.book,
+            keyring,
+            gateway: this.gateway,
+            prover,
+            resolver: this.resolver,
+            pool: this.pool,
+            folder: this.folder,
+            owner: this.owner,
+            alive: isTicketOwnerAlive,
+            terms,
+            provider: this.providerTerms,
+            pollIntervalMs,
+            windowTimeoutMs: options.windowTimeoutMs ?? 300_000,
+            chargeCheck: async (charge, exchange) => {
+                if (this.pricing !== undefined) await gridChargeCheck(this.pricing)(charge, exchange);
+                await options.chargeCheck?.(charge, exchange);
+            },
+            onWait: wait,
+            onCharged: (event) => void this.emit("charged", event),
+            onDispute: (index, error) => void this.emit("charge-disputed", { index, error }),
+            onBackgroundError: background,
+            onDoubleSpend: async (message) => void this.emit("background-error", new SdkError("DOUBLE_SPEND", message))
+        });
+        this.withdrawal = new WithdrawalFlow({
+            book: this.book,
+            keyring,
+            gateway: this.gateway,
+            resolver: this.resolver,
+            folder: this.folder,
+            paid: this.paid,
+            owner: this.owner,
+            queue,
+            withdrawProver: provers.withdraw,
+            binding: this.binding,
+            provider: this.providerTerms,
+            registry: this.registry,
+            signer: () => this.requireSigner(),
+            pollIntervalMs,
+            onProgress: progress,
+            onCharged: (index) => charged(index, "adopted")
+        });
     }
 
-    /** Opens the client and loads the stored account, if any. */
+    /** Opens the client on its store; WRONG_DEPLOYMENT if the store holds another identity's or registry's account. */
     static async create(options: ZkApiClientOptions): Promise<ZkApiClient> {
+        // Development keys make every proof forgeable: never deposit under them on a public chain.
+        assertSetupAllowed({
+            chainId: options.deployment.chainId,
+            insecureDevelopmentSetup: options.deployment.insecureDevelopmentSetup,
+            allowInsecureSetup: options.allowInsecureSetup ?? false
+        });
         const client = new ZkApiClient(options);
-        client.accountRecord = await options.store.load();
-        const account = client.accountRecord;
-        if (account !== undefined && account.identityCommitment !== options.identity.commitment) {
-            throw new SdkError("WRONG_DEPLOYMENT", "the stored account belongs to another identity");
-        }
-        if (account !== undefined && account.registry !== options.deployment.contracts.registry) {
-            throw new SdkError("WRONG_DEPLOYMENT", "the stored account belongs to another registry");
+        const account = await client.book.read();
+        if (account !== undefined) {
+            if (account.identityCommitment !== options.identity.commitment) throw new SdkError("WRONG_DEPLOYMENT", "the stored account belongs to another identity");
+            if (account.registry !== options.deployment.contracts.registry || account.chainId !== options.deployment.chainId) {
+                throw new SdkError("WRONG_DEPLOYMENT", "the stored account belongs to another registry or chain");
+            }
         }
         return client;
     }
 
+    /** The account as of the last read or change (other processes may have moved it on). */
     get account(): AccountRecord | undefined {
-        return this.accountRecord;
+        return this.book.snapshot;
     }
 
-    private get prover(): CircuitProver {
-        this.proverInstance ??= this.options.prover ?? new CircuitProver(circuitArtifacts("spend-20"));
-        return this.proverInstance;
-    }
-
-    private requireAccount(): AccountRecord {
-        if (this.accountRecord === undefined) throw new SdkError("NOT_REGISTERED", "register a deposit first");
-        if (this.accountRecord.withdrawal !== undefined) throw new SdkError("ACCOUNT_CLOSED", "this account is being withdrawn");
-        return this.accountRecord;
-    }
-
-    private async save(record: AccountRecord): Promise<void> {
-        await this.options.store.save(record);
-        this.accountRecord = record;
+    /** Reads the account file again. */
+    refresh(): Promise<AccountRecord | undefined> {
+        return this.book.read();
     }
 
     private requireSigner(): Signer {
@@ -142,265 +283,196 @@ export class ZkApiClient {
         return this.options.signer;
     }
 
+    private requireOpen(): void {
+        if (this.closed) throw new SdkError("CLOSED", "the client was closed");
+    }
+
     /**
-     * Deposits `amount` under this identity (approves exactly what is missing, then
-     * registers). If the identity is already registered on-chain (e.g. the process died
-     * after the transaction), the registration is adopted from its event instead.
+     * Deposits `amount` under this identity (approves exactly what is missing, then registers).
+     * If the identity is already registered on-chain (a crash after the transaction, or an
+     * identity imported on another device), the registration is adopted instead.
      */
     async register(amount: bigint): Promise<AccountRecord> {
-        if (this.accountRecord !== undefined) throw new SdkError("ALREADY_REGISTERED", "this client already has an account");
+        this.requireOpen();
         const idc = this.options.identity.commitment;
-        const existing = await this.registry.deposits(idc);
-        if (existing.status === 0n) {
+        if ((await this.registry.deposits(idc)).status === 0n) {
             // approve + register back to back: count nonces locally, not from a cached RPC read.
             const signer = new NonceManager(this.requireSigner());
             const owner = await signer.getAddress();
-            const token = IERC20__factory.connect(this.options.deployment.contracts.token, signer);
-            const registryAddress = this.options.deployment.contracts.registry;
-            if ((await token.allowance(owner, registryAddress)) < amount) await (await token.approve(registryAddress, amount)).wait();
+            const { registry, token } = this.options.deployment.contracts;
+            const erc20 = IERC20__factory.connect(token, signer);
+            if ((await erc20.allowance(owner, registry)) < amount) await (await erc20.approve(registry, amount)).wait();
             await (await this.registry.connect(signer).register(idc, amount)).wait();
         }
-        const record = await this.registry.deposits(idc);
-        const account: AccountRecord = {
-            chainId: this.options.deployment.chainId,
-            registry: this.options.deployment.contracts.registry,
-            identityCommitment: idc,
-            deposit: record.amount,
-            leafIndex: Number(record.leafIndex),
-            state: GENESIS_STATE,
-            blinding: randomScalar()
-        };
-        await this.save(account);
-        return account;
-    }
-
-    /** What the deposit can still pay for, from the latest signed state. */
-    balance(): Balance {
-        const account = this.accountRecord;
-        if (account === undefined) throw new SdkError("NOT_REGISTERED", "register a deposit first");
-        const { spent, burned, seq } = account.state;
-        const reserve = reserveOf(account.deposit, this.binding.terms.reserveBps);
-        const available = spendableOf(account.deposit, this.binding.terms.reserveBps) - spent - burned;
-        return { deposit: account.deposit, spent, burned, reserve, available, requests: seq };
+        return this.restoreAccount();
     }
 
     /**
-     * fetch() that pays: proves (or takes the prepared) ticket, writes it down, sends the
-     * request with it, checks the receipt and advances the account. Returns the gateway's
-     * response (a receipt also comes with 4xx/5xx answers that consumed the ticket).
+     * Creates the account file of an identity registered on-chain (an identity imported on a new
+     * device): the client then catches up by looking up each index before using it.
      */
-    fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
-        return this.exclusive(() => this.paidFetch(input, init));
-    }
-
-    private exclusive<T>(work: () => Promise<T>): Promise<T> {
-        const result = this.queue.then(work, work);
-        this.queue = result.catch(() => undefined);
-        return result;
-    }
-
-    private async paidFetch(input: string | URL, init: RequestInit): Promise<Response> {
-        let account = this.requireAccount();
-        const request = await this.storedRequest(input, init);
-        if (account.inFlight !== undefined) {
-            if (sameRequest(account.inFlight.request, request)) return this.send(account.inFlight);
-            await this.recoverInFlight();
-            account = this.requireAccount();
-        }
-        const inFlight = await this.ticketFor(account, request);
-        await this.save({ ...account, inFlight, prepared: this.options.binding === "ephemeral-key" ? undefined : account.prepared });
-        return this.send(inFlight);
-    }
-
-    /**
-     * Resolves an in-flight ticket after a crash or a lost response: fetches the signed
-     * result by nullifier, or re-sends the very same request if the gateway never got it.
-     * The ticket's seq is never used for another request.
-     */
-    recover(): Promise<Response | undefined> {
-        return this.exclusive(() => this.recoverInFlight());
-    }
-
-    private async recoverInFlight(): Promise<Response | undefined> {
-        const account = this.requireAccount();
-        const inFlight = account.inFlight;
-        if (inFlight === undefined) return undefined;
-        const url = new URL(`${RECEIPTS_PATH}/0x${inFlight.nullifier.toString(16)}`, this.options.gatewayUrl);
-        let response: Response;
-        try {
-            response = await this.fetchImpl(url);
-        } catch (error) {
-            throw new SdkError("GATEWAY_UNREACHABLE", `cannot reach the gateway to recover ticket ${inFlight.seq}: ${String(error)}`);
-        }
-        // Unknown (never received) or still pending (perhaps on a replica that died): send the
-        // very same request again; the gateway serves it once, or takes the abandoned lease over.
-        if (response.status === 404 || response.status === 202) return this.send(inFlight);
-        return this.settle(inFlight, response);
-    }
-
-    /** Proves the next ticket in the background (ephemeral-key binding). Safe to call any time. */
-    prepareNextTicket(): Promise<void> {
-        this.preparing ??= this.prepare().finally(() => (this.preparing = undefined));
-        return this.preparing;
-    }
-
-    private async prepare(): Promise<void> {
-        const account = this.accountRecord;
-        if (account === undefined || account.withdrawal !== undefined || account.inFlight !== undefined) return;
-        if (account.prepared?.seq === account.state.seq) return;
-        const privateKey = randomBytes(32);
-        const ephemeralKey = new EdDSAPoseidonSigner(privateKey).publicKey;
-        const tree = await this.sync.syncUntil(account.leafIndex + 1);
-        const ticket = await proveTicket(this.prover, this.options.identity, account, tree, this.binding, this.options.deployment.parameters.treeDepth, ephemeralKeyBinding(ephemeralKey));
-        const current = this.accountRecord;
-        if (current === undefined || current.state.seq !== ticket.seq || current.inFlight !== undefined) return;
-        const prepared: PreparedTicket = { ...ticket, ephemeralPrivateKey: privateKey.toString("hex"), ephemeralKey: [ephemeralKey[0], ephemeralKey[1]] };
-        await this.save({ ...current, prepared });
-    }
-
-    private async ticketFor(account: AccountRecord, request: StoredRequest): Promise<InFlightTicket> {
-        const body = Buffer.from(request.body, "base64");
-        const hash = requestHash(request.method, request.path, body);
-        if (this.options.binding === "ephemeral-key") {
-            let prepared = account.prepared;
-            if (prepared?.seq !== account.state.seq) {
-                await this.prepareNextTicket();
-                prepared = this.requireAccount().prepared;
-                if (prepared?.seq !== account.state.seq) throw new SdkError("TICKET_IN_FLIGHT", "could not prepare the next ticket");
-            }
-            const signature = new EdDSAPoseidonSigner(Buffer.from(prepared.ephemeralPrivateKey, "hex")).signMessage(hash);
-            const envelope = this.envelope(prepared, "ephemeral-key", { ephemeralKey: prepared.ephemeralKey, requestSignature: { R8: [signature.R8[0], signature.R8[1]], S: signature.S } });
-            return this.inFlight(prepared, envelope, request);
-        }
-        const tree = await this.sync.syncUntil(account.leafIndex + 1);
-        const ticket = await proveTicket(this.prover, this.options.identity, account, tree, this.binding, this.options.deployment.parameters.treeDepth, hash);
-        return this.inFlight(ticket, this.envelope(ticket, "request"), request);
-    }
-
-    private envelope(ticket: ProvedTicket | PreparedTicket, binding: RequestBinding, extra: Partial<TicketEnvelope> = {}): TicketEnvelope {
-        return {
-            version: 1,
-            binding,
-            root: ticket.root,
-            context: this.options.deployment.parameters.context,
-            rerandomisedState: ticket.rerandomisedState,
-            nullifier: ticket.nullifier,
-            y: ticket.y,
-            x: ticket.x,
-            proof: ticket.proof,
-            ...extra
-        };
-    }
-
-    private inFlight(ticket: ProvedTicket | PreparedTicket, envelope: TicketEnvelope, request: StoredRequest): InFlightTicket {
-        return {
-            seq: ticket.seq,
-            nullifier: ticket.nullifier,
-            rerandomiser: ticket.rerandomiser,
-            rerandomisedState: ticket.rerandomisedState,
-            ticketHeader: encodeHeaderValue(envelope),
-            request,
-            createdAt: Date.now()
-        };
-    }
-
-    private async send(inFlight: InFlightTicket): Promise<Response> {
-        for (let attempt = 0; ; attempt++) {
-            const url = new URL(inFlight.request.path, this.options.gatewayUrl);
-            let response: Response;
-            try {
-                response = await this.fetchImpl(url, {
-                    method: inFlight.request.method,
-                    headers: { ...inFlight.request.headers, [TICKET_HEADER]: inFlight.ticketHeader },
-                    body: inFlight.request.method === "GET" || inFlight.request.method === "HEAD" ? undefined : Buffer.from(inFlight.request.body, "base64")
-                });
-            } catch (error) {
-                throw new SdkError("GATEWAY_UNREACHABLE", `the request did not complete; ticket ${inFlight.seq} stays in flight: ${String(error)}`);
-            }
-            const reason = response.headers.get(ERROR_CODE_HEADER);
-            if (reason === "TICKET_IN_PROGRESS" && attempt < RETRIES) {
-                await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
-                continue;
-            }
-            return this.settle(inFlight, response);
-        }
-    }
-
-    /** Applies the receipt a response carries; a response without one leaves the ticket in flight. */
-    private async settle(inFlight: InFlightTicket, response: Response): Promise<Response> {
-        const header = response.headers.get(RECEIPT_HEADER);
-        if (header === null) {
-            const reason = response.headers.get(ERROR_CODE_HEADER) ?? `HTTP ${response.status}`;
-            throw new SdkError("GATEWAY_REJECTED", `the gateway refused ticket ${inFlight.seq} (${reason}); it stays in flight`, reason);
-        }
-        const account = this.requireAccount();
-        const next = applyReceipt(account, inFlight, decodeReceipt(header), this.binding);
-        await this.save(next);
-        if (this.options.binding === "ephemeral-key") void this.prepareNextTicket().catch(() => undefined);
-        return response;
-    }
-
-    private async storedRequest(input: string | URL, init: RequestInit): Promise<StoredRequest> {
-        const url = new URL(input, this.options.gatewayUrl);
-        const method = (init.method ?? "GET").toUpperCase();
-        const headers: Record<string, string> = {};
-        new Headers(init.headers).forEach((value, key) => {
-            if (key !== TICKET_HEADER) headers[key] = value;
-        });
-        const body = await bodyBytes(init.body);
-        if (body.length > (this.options.maxBodyBytes ?? 1 << 20)) throw new RangeError(`the request body exceeds ${this.options.maxBodyBytes ?? 1 << 20} bytes`);
-        return { method, path: `${url.pathname}${url.search}`, headers, body: body.toString("base64") };
-    }
-
-    /** Starts the withdrawal of the latest state (resolving an in-flight ticket first). */
-    async requestWithdrawal(recipient: string): Promise<WithdrawalRecord> {
-        let account = this.requireAccount();
-        if (account.inFlight !== undefined) {
-            await this.recover();
-            account = this.requireAccount();
-        }
-        await this.queue;
-        const prover = this.options.withdrawProver ?? new CircuitProver(circuitArtifacts("withdraw"));
-        const { proof, publicSignals } = await prover.prove(
-            withdrawInputs({
-                secret: this.options.identity.secret,
-                state: account.state,
-                blinding: account.blinding,
-                signature: account.signature,
-                registry: this.binding,
-                recipient: BigInt(recipient)
+    async restoreAccount(): Promise<AccountRecord> {
+        const idc = this.options.identity.commitment;
+        const events = await this.registry.queryFilter(this.registry.filters.Registered(idc), this.options.deployment.deploymentBlock);
+        const event = events[0];
+        if (event === undefined) throw new SdkError("NOT_REGISTERED", "this identity has no deposit in the registry");
+        return this.book.create(
+            newAccountRecord({
+                chainId: this.options.deployment.chainId,
+                registry: this.options.deployment.contracts.registry,
+                identityCommitment: idc,
+                deposit: event.args.amount,
+                leafIndex: Number(event.args.leafIndex),
+                registrationBlock: event.blockNumber
             })
         );
-        const request = { nullifier: publicSignals[1]!, recipient, spent: account.state.spent, burned: account.state.burned };
-        const { pA, pB, pC } = toSolidityProof(proof);
-        const registry = this.registry.connect(this.requireSigner());
-        const receipt = await (await registry.requestWithdrawal(account.identityCommitment, request, { a: pA, b: pB, c: pC })).wait();
-        const block = await this.options.provider.getBlock(receipt!.blockNumber);
-        const withdrawal: WithdrawalRecord = {
-            ...request,
-            transactionHash: receipt!.hash,
-            finalizableAt: BigInt(block!.timestamp) + this.options.deployment.parameters.challengeWindow,
-            finalized: false
-        };
-        await this.save({ ...account, prepared: undefined, withdrawal });
-        return withdrawal;
     }
 
-    /** Pays out the withdrawal once its window has passed; returns the refund. */
-    async finalizeWithdrawal(): Promise<bigint> {
-        const account = this.accountRecord;
-        const withdrawal = account?.withdrawal;
-        if (account === undefined || withdrawal === undefined) throw new SdkError("NOT_REGISTERED", "no withdrawal was requested");
-        const registry = this.registry.connect(this.requireSigner());
-        const { nullifier, recipient, spent, burned } = withdrawal;
-        await (await registry.finalizeWithdrawal(account.identityCommitment, { nullifier, recipient, spent, burned })).wait();
-        await this.save({ ...account, withdrawal: { ...withdrawal, finalized: true } });
-        return account.deposit - spent - burned;
+    /**
+     * Starts the background work: resolves what crashed processes left open, folds what can be
+     * folded, and keeps `prepareAhead` tickets proved ahead.
+     */
+    async start(): Promise<void> {
+        this.requireOpen();
+        await this.book.require();
+        this.started = true;
+        this.folder.kick();
+        this.pool.kick();
+        void this.paid.resolveAbandoned();
+        void this.loadPricing().catch((error: unknown) => void this.emit("background-error", error));
+    }
+
+    /**
+     * Reads the gateway's published price grid (GET /zkapi/v2/pricing); from then on every charge
+     * off the grid is reported as "charge-disputed" (done by start()). The grid first seen is kept.
+     */
+    async loadPricing(): Promise<PublishedPricing | undefined> {
+        if (this.pricing !== undefined) return this.pricing;
+        const response = await this.gateway.free(GATEWAY_PATHS.pricing);
+        if (!response.ok) return undefined;
+        this.pricing = parsePublishedPricing(await response.json());
+        return this.pricing;
+    }
+
+    /** Resolves once `count` tickets (default: prepareAhead) are proved ahead, or the window allows no more. */
+    prepareTickets(count?: number): Promise<void> {
+        this.requireOpen();
+        return this.pool.ready(count);
+    }
+
+    /** What the deposit can still pay (reads the account file). */
+    async balance(): Promise<Balance> {
+        const record = await this.book.require();
+        return balanceOf(record, this.providerTerms.terms);
+    }
+
+    /** About how many more requests costing `cost` each the deposit pays for. */
+    async estimateRequests(cost: bigint): Promise<bigint> {
+        return estimateRequests(await this.balance(), this.providerTerms.terms, cost);
+    }
+
+    /**
+     * fetch() that pays: a paid route (POST /v1/chat/completions, …) takes a ticket; any other
+     * route is sent free. Concurrent calls run at once up to the window; more wait. The answer's
+     * charge is checked and stored before this resolves (a streamed answer's when its stream
+     * ends; the stream's final charge event is taken out).
+     */
+    async fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+        this.requireOpen();
+        const url = new URL(input, this.options.gatewayUrl);
+        const method = (init.method ?? "GET").toUpperCase();
+        if (!isPaidRoute(this.paidRoutes, method, url.pathname)) return this.fetchFree(input, init);
+        const request = await this.storedRequest(url, method, init);
+        if (!this.started) await this.start();
+        return this.paid.pay(request, init.signal ?? undefined);
+    }
+
+    /** A request without a ticket (GET /v1/models, GET /api/tags, the gateway's own routes). */
+    fetchFree(input: string | URL, init: RequestInit = {}): Promise<Response> {
+        this.requireOpen();
+        const url = new URL(input, this.options.gatewayUrl);
+        return this.gateway.free(`${url.pathname}${url.search}`, init);
+    }
+
+    /** Takes the gateway's own list of paid routes, if it publishes one (GET /zkapi/v2/registry). */
+    async loadGatewayRoutes(): Promise<readonly RouteSpec[]> {
+        const info = await this.gateway.registryInfo();
+        if (info.context !== undefined && info.context !== this.providerTerms.context) {
+            throw new SdkError("WRONG_DEPLOYMENT", "the gateway serves another registry context than the deployment's");
+        }
+        if (info.paidRoutes !== undefined && this.options.paidRoutes === undefined) this.paidRoutes = info.paidRoutes;
+        return this.paidRoutes;
+    }
+
+    /**
+     * Resolves what is left open: tickets of crashed processes (looked up, adopted or voided),
+     * then folds. Returns the indices still unresolved (pending at the gateway, or it is down).
+     */
+    async recover(): Promise<bigint[]> {
+        this.requireOpen();
+        const unresolved = await this.paid.resolveAbandoned();
+        await this.folder.foldAll().catch((error: unknown) => void this.emit("background-error", error));
+        return unresolved;
+    }
+
+    /** Waits until every request of this client has its charge stored and the background folds are done. */
+    async settled(): Promise<void> {
+        await this.paid.idle();
+        this.folder.kick();
+        await this.folder.idle();
+    }
+
+    /** Resolves everything, then proves and sends the withdrawal of the newest state (see withdrawal.ts). */
+    requestWithdrawal(recipient: string, options?: WithdrawalRequestOptions): Promise<WithdrawalRecord> {
+        this.requireOpen();
+        return this.withdrawal.request(recipient, options);
+    }
+
+    /** Gives up a withdrawal that is still resolving (nothing sent on-chain yet): requests can be paid again. */
+    cancelWithdrawal(): Promise<boolean> {
+        return this.withdrawal.cancel();
+    }
+
+    /** Pays out the withdrawal once its challenge window has passed. */
+    finalizeWithdrawal(): Promise<WithdrawalRecord> {
+        return this.withdrawal.finalize();
+    }
+
+    /** Claims a refund the token refused at finalization. */
+    claimRefund(): Promise<bigint> {
+        return this.withdrawal.claimRefund();
+    }
+
+    /** Stops the background work; tickets this client left open are resolved by the next one. */
+    async close(): Promise<void> {
+        if (this.closed) return;
+        this.closed = true;
+        await this.pool.stop();
+        await this.folder.stop();
+        retireTicketOwner(this.owner);
+    }
+
+    private async storedRequest(url: URL, method: string, init: RequestInit): Promise<StoredRequest> {
+        const headers: Record<string, string> = {};
+        new Headers(init.headers).forEach((value, name) => {
+            if (!name.startsWith("zkapi-")) headers[name] = value;
+        });
+        const body = await bodyBytes(init.body);
+        const limit = this.options.maxBodyBytes ?? 1 << 20;
+        if (body.length > limit) throw new SdkError("BAD_REQUEST", `the request body exceeds ${limit} bytes`);
+        return { method, path: `${url.pathname}${url.search}`, headers, body: body.toString("base64") };
     }
 }
 
-function sameRequest(a: StoredRequest, b: StoredRequest): boolean {
-    return a.method === b.method && a.path === b.path && a.body === b.body;
+function lazyProvers(given: ZkApiClientOptions["provers"]): { spend: () => CircuitProver; fold: () => CircuitProver; withdraw: () => CircuitProver } {
+    let spend = given?.spend;
+    let fold = given?.fold;
+    let withdraw = given?.withdraw;
+    return {
+        spend: () => (spend ??= new CircuitProver(circuitArtifacts("spend-32"))),
+        fold: () => (fold ??= new CircuitProver(circuitArtifacts("fold-2"))),
+        withdraw: () => (withdraw ??= new CircuitProver(circuitArtifacts("withdraw-2-8")))
+    };
 }
 
 async function bodyBytes(body: RequestInit["body"]): Promise<Buffer> {
@@ -410,5 +482,5 @@ async function bodyBytes(body: RequestInit["body"]): Promise<Buffer> {
     if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     if (body instanceof URLSearchParams) return Buffer.from(body.toString(), "utf8");
     if (body instanceof Blob) return Buffer.from(await body.arrayBuffer());
-    throw new TypeError("the paid fetch takes a string, bytes, Blob or URLSearchParams body");
+    throw new SdkError("BAD_REQUEST", "the paid fetch takes a string, bytes, Blob or URLSearchParams body (a stream cannot be bound into the ticket)");
 }

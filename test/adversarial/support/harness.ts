@@ -5,7 +5,7 @@ import type { ContractTransactionReceipt, ContractTransactionResponse, ErrorDesc
 import { GENESIS_CHECKPOINT, nextCheckpoint, RegistryTree } from "@zk-api-credits/protocol";
 import type { PropertyFixture } from "./fixture";
 import { requestHash, RegistryModel, Status, STATUS_NAMES } from "./model";
-import type { PooledTicket, ProofPool } from "./pool";
+import type { PooledFold, PooledTicket, ProofPool } from "./pool";
 
 /** An event the registry must emit, with all its arguments. */
 export interface ExpectedEvent {
@@ -39,6 +39,7 @@ function normalise(value: unknown): string {
     if (typeof value === "number") return BigInt(value).toString();
     if (typeof value === "string") return value.toLowerCase();
     if (typeof value === "boolean") return String(value);
+    if (Array.isArray(value)) return `[${value.map(normalise).join(", ")}]`;
     throw new Error(`cannot compare ${String(value)}`);
 }
 
@@ -152,8 +153,14 @@ export class Harness {
     /** The provider's check of a Spend proof (its own verifier call, as the gateway makes it). */
     async verifySpend(ticket: PooledTicket): Promise<boolean> {
         const s = ticket.signals;
-        const signals = [s.root, this.fx.context, s.rerandomisedStateX, s.rerandomisedStateY, ticket.nullifier, s.y, s.x] as const;
+        const signals = [s.root, this.fx.context, s.ticketX, s.ticketY, ticket.nullifier, s.y, s.x] as const;
         return this.fx.spendVerifier.verifyProof(ticket.proof.a, ticket.proof.b, ticket.proof.c, [...signals]);
+    }
+
+    /** The provider's check of a Fold proof before it signs the new base. */
+    async verifyFold(fold: PooledFold): Promise<boolean> {
+        const signals = [this.fx.context, fold.foldNullifier, fold.newBase[0], fold.newBase[1]] as const;
+        return this.fx.foldVerifier.verifyProof(fold.proof.a, fold.proof.b, fold.proof.c, [...signals]);
     }
 
     /** A set-up transaction (mint, approve) that must succeed; mined at `model.now`. */
@@ -204,11 +211,11 @@ export class Harness {
     private checkSplit(model: RegistryModel, name: string, args: bigint[]): void {
         const amount = model.deposit(args[0]!)!.amount;
         const total =
-            name === "WithdrawalFinalized"
-                ? args[2]! + args[3]! + args[4]! // refund + spent + burned
-                : name === "Slashed"
-                  ? args[2]! + args[3]! // bounty + toTreasury
-                  : args[args.length - 1]!; // WithdrawalChallenged / DepositExpired: the whole amount
+            name === "WithdrawalFinalized" || name === "Slashed"
+                ? args[2]! + args[3]! + args[4]! // refund (bounty) + toTreasury + toBurn
+                : name === "WithdrawalChallenged"
+                  ? args[3]! + args[4]! // toTreasury + toBurn
+                  : args[1]!; // DepositExpired: the whole amount
         expect(total, `${name}: the payout split does not sum to the deposit`).to.equal(amount);
     }
 
@@ -218,18 +225,24 @@ export class Harness {
         const ids = model.observedIdentities();
         const o = await this.fx.probe.observe(this.fx.registryAddress, ids, this.holders);
 
-        // Custody, from the chain alone: balance = live deposits + pending revenue + pending burn.
+        // Custody, from the chain alone: balance = live deposits + pending revenue + pending burn + refunds owed.
         let live = 0n;
         for (const record of o.records) if (record.status === LIVE[0] || record.status === LIVE[1]) live += record.amount;
-        if (o.registryBalance !== live + o.pendingTreasury + o.pendingBurn) {
-            expect.fail(`balance ${o.registryBalance} != live deposits ${live} + pendingTreasury ${o.pendingTreasury} + pendingBurn ${o.pendingBurn}`);
+        if (o.registryBalance !== live + o.pendingTreasury + o.pendingBurn + o.totalRefundsOwed) {
+            expect.fail(
+                `balance ${o.registryBalance} != live deposits ${live} + pendingTreasury ${o.pendingTreasury} + pendingBurn ${o.pendingBurn} + refunds owed ${o.totalRefundsOwed}`
+            );
         }
+        let owed = 0n;
+        for (const value of o.refundsOwed) owed += value;
+        expect(owed, "refunds owed to the watched holders != totalRefundsOwed").to.equal(o.totalRefundsOwed);
 
         // The chain matches the model, field by field (rendered as lines, compared at once).
         const actual = [
             `pendingTreasury ${o.pendingTreasury}`,
             `pendingBurn ${o.pendingBurn}`,
             `balance ${o.registryBalance}`,
+            `totalRefundsOwed ${o.totalRefundsOwed}`,
             `violationCount ${o.violationCount}`,
             `leafCount ${o.leafCount}`,
             `checkpoint ${o.checkpoint}`
@@ -237,7 +250,8 @@ export class Harness {
         const wanted = [
             `pendingTreasury ${model.pendingTreasury}`,
             `pendingBurn ${model.pendingBurn}`,
-            `balance ${model.liveDeposits() + model.pendingTreasury + model.pendingBurn}`,
+            `balance ${model.liveDeposits() + model.pendingTreasury + model.pendingBurn + model.totalRefundsOwed()}`,
+            `totalRefundsOwed ${model.totalRefundsOwed()}`,
             `violationCount ${model.violationCount}`,
             `leafCount ${model.registrations.length}`,
             `checkpoint ${model.checkpoint}`
@@ -248,7 +262,7 @@ export class Harness {
                 `deposit ${idc}: ${r.amount} ${r.registeredAt} ${r.withdrawalRequestedAt} ${r.leafIndex} ${STATUS_NAMES[Number(r.status)]} ${o.withdrawalCommitments[i]}`
             );
             const d = model.deposit(idc);
-            const commitment = d?.status === Status.Withdrawing ? requestHash(d.request!) : ZeroHash;
+            const commitment = d?.status === Status.Withdrawing ? requestHash(d.pending!.request) : ZeroHash;
             wanted.push(
                 d === undefined
                     ? `deposit ${idc}: 0 0 0 0 None ${ZeroHash}`
@@ -256,8 +270,8 @@ export class Harness {
             );
         });
         this.holders.forEach((holder, i) => {
-            actual.push(`balance of ${holder} ${o.balances[i]}`);
-            wanted.push(`balance of ${holder} ${model.balances.get(holder)}`);
+            actual.push(`balance of ${holder} ${o.balances[i]}, owed ${o.refundsOwed[i]}`);
+            wanted.push(`balance of ${holder} ${model.balances.get(holder)}, owed ${model.refundsOwed.get(holder) ?? 0n}`);
         });
         expect(actual, "the chain differs from the model").to.deep.equal(wanted);
 

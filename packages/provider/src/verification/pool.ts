@@ -1,0 +1,224 @@
+import { existsSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Worker } from "node:worker_threads";
+import type { VerificationKey } from "@zk-api-credits/protocol";
+import { assertVerificationKey, loadVerificationKey } from "../batch-verifier";
+import type { BatchVerifierStats, Groth16BatchItem, Groth16BatchVerifierOptions } from "../batch-verifier";
+import type { ProofVerifier } from "../ticket-verifier";
+import type { WorkerReply, WorkerRequest, WorkerSetup } from "./messages";
+
+export interface VerificationPoolOptions {
+    /** Worker threads, each with its own engine (default: one per CPU but one, at least 1, at most 4). */
+    readonly threads?: number;
+    /** Most proofs sent to a worker at once (default 64). */
+    readonly maxBatch?: number;
+    /** Passed to each worker's engine (group sizes, failure smoothing). */
+    readonly engine?: Groth16BatchVerifierOptions;
+}
+
+interface Pending {
+    readonly item: Groth16BatchItem;
+    readonly resolve: (valid: boolean) => void;
+    readonly reject: (error: unknown) => void;
+    /** Workers that died with this proof in flight (it is retried once on another). */
+    attempts: number;
+}
+
+interface Slot {
+    readonly worker: Worker;
+    ready: boolean;
+    /** The batch in flight, if any (one at a time per worker). */
+    inFlight?: { readonly id: number; readonly batch: Pending[] };
+    stats?: BatchVerifierStats;
+    /** The worker ended (crashed, or terminated by close()). */
+    gone: boolean;
+}
+
+/** One verification thread by default on 2 CPUs: the event loop keeps the other. */
+export function defaultVerificationThreads(): number {
+    const cpus = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+    return Math.max(1, Math.min(4, cpus - 1));
+}
+
+/** The worker's entry: the compiled worker.js next to this file, or worker.ts through ts-node when running from the sources. */
+function workerEntry(): { file: string; execArgv?: string[] } {
+    const compiled = path.join(__dirname, "worker.js");
+    if (existsSync(compiled)) return { file: compiled };
+    return { file: path.join(__dirname, "worker.ts"), execArgv: ["--require", "ts-node/register/transpile-only"] };
+}
+
+const SUMMED = ["batches", "proofs", "malformed", "invalid", "pairingChecks", "groupChecks", "failedGroups", "singleChecks"] as const;
+
+/**
+ * A {@link ProofVerifier} that verifies Groth16 proofs of one key on worker threads, so that
+ * pairings never block the gateway's event loop (HTTP, signatures, the store) and run on the
+ * other cores. Each worker holds a warm batch-verification engine (batch-verifier.ts). A proof
+ * is sent as soon as a worker is idle; the proofs that arrive while every worker is busy wait
+ * and go together, up to `maxBatch`, to the next worker that frees up: batches grow with the
+ * load by themselves, and a lone proof waits for nothing. Verdicts are the engine's: exact
+ * per proof, whatever else shared its batch. A worker that dies is replaced and its batch
+ * retried once on another.
+ */
+export class VerificationPool implements ProofVerifier {
+    private readonly setup: WorkerSetup;
+    private readonly maxBatch: number;
+    private readonly threads: number;
+    private readonly slots: Slot[] = [];
+    private readonly queue: Pending[] = [];
+    private readonly started: Promise<void>;
+    private nextId = 0;
+    private closed = false;
+    private startError?: Error;
+    /** Counters of the workers that ended (so that stats never go backwards). */
+    private readonly retired: Record<(typeof SUMMED)[number], number> = { batches: 0, proofs: 0, malformed: 0, invalid: 0, pairingChecks: 0, groupChecks: 0, failedGroups: 0, singleChecks: 0 };
+
+    constructor(verificationKey: string | VerificationKey, options: VerificationPoolOptions = {}) {
+        const key = loadVerificationKey(verificationKey);
+        assertVerificationKey(key); // fail now on a malformed key
+        this.setup = { verificationKey: key, engine: options.engine ?? {} };
+        this.maxBatch = Math.max(1, Math.floor(options.maxBatch ?? 64));
+        this.threads = Math.max(1, Math.floor(options.threads ?? defaultVerificationThreads()));
+        const starts: Promise<void>[] = [];
+        for (let i = 0; i < this.threads; i++) starts.push(this.spawn());
+        this.started = Promise.all(starts).then(() => undefined);
+        this.started.catch(() => undefined); // reported by ready() and verify()
+    }
+
+    /** Resolves once every worker has built its engine (rejects if the key's points are invalid). */
+    ready(): Promise<void> {
+        return this.started;
+    }
+
+    /** The workers' counters summed (failureRate: the highest of the workers'). */
+    get stats(): BatchVerifierStats {
+        const total = { ...this.retired };
+        let failureRate = 0;
+        for (const slot of this.slots) {
+            if (slot.stats === undefined) continue;
+            for (const name of SUMMED) total[name] += slot.stats[name];
+            failureRate = Math.max(failureRate, slot.stats.failureRate);
+        }
+        return { ...total, failureRate };
+    }
+
+    /** Verifies one proof; `hint.alone` keeps it out of every combined check (a suspect client's proof). */
+    verify(proof: readonly bigint[], publicSignals: readonly bigint[], hint?: { readonly alone?: boolean }): Promise<boolean> {
+        if (this.closed) return Promise.reject(new Error("the verification pool is closed"));
+        if (this.startError !== undefined) return Promise.reject(this.startError);
+        return new Promise<boolean>((resolve, reject) => {
+            this.queue.push({ item: { proof, publicSignals, alone: hint?.alone === true }, resolve, reject, attempts: 0 });
+            this.pump();
+        });
+    }
+
+    /** Verifies what is queued or in flight, then stops the workers. */
+    async close(): Promise<void> {
+        if (this.closed) return;
+        this.closed = true;
+        await this.started.catch(() => undefined);
+        await new Promise<void>((resolve) => {
+            const check = (): void => {
+                if (this.slots.length === 0) this.failQueue(new Error("the verification pool has no worker left"));
+                if (this.queue.length === 0 && this.slots.every((slot) => slot.inFlight === undefined || slot.gone)) resolve();
+                else setTimeout(check, 5);
+            };
+            check();
+        });
+        await Promise.all(
+            this.slots.map(async (slot) => {
+                slot.gone = true;
+                await slot.worker.terminate();
+            })
+        );
+    }
+
+    private spawn(): Promise<void> {
+        const entry = workerEntry();
+        const worker = new Worker(entry.file, { workerData: this.setup, execArgv: entry.execArgv });
+        worker.unref(); // referenced only while a batch is in flight
+        const slot: Slot = { worker, ready: false, gone: false };
+        this.slots.push(slot);
+        return new Promise<void>((resolve, reject) => {
+            worker.on("message", (reply: WorkerReply) => {
+                if (reply.kind === "ready") {
+                    slot.ready = true;
+                    resolve();
+                    this.pump();
+                } else if (reply.kind === "failed") {
+                    this.startError = new Error(`a verification worker could not start: ${reply.message}`);
+                    reject(this.startError);
+                    this.failQueue(this.startError);
+                    void worker.terminate();
+                } else {
+                    this.settle(slot, reply);
+                }
+            });
+            worker.on("error", (error) => {
+                if (!slot.ready) {
+                    this.startError = error;
+                    reject(error);
+                    this.failQueue(error);
+                }
+                this.retire(slot, error);
+            });
+            worker.on("exit", (code) => this.retire(slot, new Error(`a verification worker exited with code ${code}`)));
+        });
+    }
+
+    /** Sends queued proofs to every idle worker. */
+    private pump(): void {
+        for (const slot of this.slots) {
+            if (this.queue.length === 0) return;
+            if (!slot.ready || slot.gone || slot.inFlight !== undefined) continue;
+            const batch = this.queue.splice(0, this.maxBatch);
+            const id = this.nextId++;
+            slot.inFlight = { id, batch };
+            slot.worker.ref();
+            const request: WorkerRequest = { id, items: batch.map((pending) => pending.item) };
+            slot.worker.postMessage(request);
+        }
+    }
+
+    private settle(slot: Slot, reply: Extract<WorkerReply, { id: number }>): void {
+        const flight = slot.inFlight;
+        if (flight === undefined || flight.id !== reply.id) return;
+        slot.inFlight = undefined;
+        slot.worker.unref();
+        if (reply.kind === "verified") {
+            slot.stats = reply.stats;
+            flight.batch.forEach((pending, i) => pending.resolve(reply.results[i] === true));
+        } else {
+            const error = new Error(`proof verification failed: ${reply.message}`);
+            for (const pending of flight.batch) pending.reject(error);
+        }
+        this.pump();
+    }
+
+    /** A worker ended: its batch is retried once elsewhere, and a replacement starts (unless closing). */
+    private retire(slot: Slot, error: Error): void {
+        if (slot.gone && slot.inFlight === undefined) return;
+        const wasGone = slot.gone;
+        slot.gone = true;
+        const flight = slot.inFlight;
+        slot.inFlight = undefined;
+        const index = this.slots.indexOf(slot);
+        if (index >= 0) this.slots.splice(index, 1);
+        if (slot.stats !== undefined) for (const name of SUMMED) this.retired[name] += slot.stats[name];
+        if (flight !== undefined) {
+            for (const pending of flight.batch.reverse()) {
+                pending.attempts++;
+                if (pending.attempts > 1 || this.closed) pending.reject(error);
+                else this.queue.unshift(pending);
+            }
+        }
+        if (!wasGone && !this.closed && slot.ready && this.startError === undefined) {
+            this.spawn().catch(() => undefined);
+        }
+        this.pump();
+    }
+
+    private failQueue(error: Error): void {
+        for (const pending of this.queue.splice(0)) pending.reject(error);
+    }
+}

@@ -1,0 +1,375 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import http from "node:http";
+import { connect } from "node:net";
+import type { Socket } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { JsonRpcProvider } from "ethers";
+import { getCurveFromName } from "ffjavascript";
+import type { Bn128Engine } from "ffjavascript";
+import { circuitArtifacts } from "@zk-api-credits/circuits";
+import {
+    commitTicket,
+    EdDSAPoseidonSigner,
+    encodeTicket,
+    ephemeralKeyBinding,
+    ERROR_CODE_HEADER,
+    foldRequestBody,
+    GATEWAY_PATHS,
+    requestHash,
+    SNARK_SCALAR_FIELD,
+    TICKET_HEADER
+} from "@zk-api-credits/protocol";
+import { ClientAdmission, createGateway, SqliteNullifierStore, VerificationPool } from "@zk-api-credits/provider";
+import type { Gateway, NullifierStore } from "@zk-api-credits/provider";
+import { startDeployedStack } from "../../scripts/lib/stack";
+import type { DeployedStack } from "../../scripts/lib/stack";
+import { chat, RawUser } from "../helpers/tickets";
+import type { ProvedTicket } from "../helpers/tickets";
+import { eventually } from "../helpers/users";
+
+const PAID = "/v1/chat/completions";
+const HEADERS_TIMEOUT_MS = 2_000;
+const REQUEST_TIMEOUT_MS = 4_000;
+/** Generous bounds: three times each limit (Node checks its connections every ≤ 500 ms here). */
+const HEADERS_BOUND_MS = 3 * HEADERS_TIMEOUT_MS;
+const REQUEST_BOUND_MS = 3 * REQUEST_TIMEOUT_MS;
+/** Failed checks a client may accumulate in these tests before it is refused. */
+const BURST = 4;
+
+/** An answer read over a fresh connection from a chosen local address (the client the gateway sees). */
+interface RawAnswer {
+    readonly status: number;
+    readonly code?: string;
+    readonly body: string;
+}
+
+function rawRequest(
+    url: string,
+    options: { method?: string; path: string; headers?: Record<string, string>; body?: Buffer | string; from?: string }
+): Promise<RawAnswer> {
+    const { hostname, port } = new URL(url);
+    const body = typeof options.body === "string" ? Buffer.from(options.body) : options.body;
+    return new Promise((resolve, reject) => {
+        const request = http.request(
+            {
+                host: hostname,
+                port: Number(port),
+                method: options.method ?? "POST",
+                path: options.path,
+                localAddress: options.from,
+                agent: false,
+                headers: { ...(body === undefined ? {} : { "content-length": String(body.length) }), ...options.headers }
+            },
+            (response) => {
+                const chunks: Buffer[] = [];
+                response.on("data", (chunk: Buffer) => chunks.push(chunk));
+                response.on("end", () => {
+                    const code = response.headers[ERROR_CODE_HEADER];
+                    resolve({ status: response.statusCode ?? 0, code: typeof code === "string" ? code : undefined, body: Buffer.concat(chunks).toString() });
+                });
+                response.on("error", reject);
+            }
+        );
+        request.on("error", reject);
+        request.end(body);
+    });
+}
+
+/** A raw connection that sends `prefix`, then one byte of `drip` every `everyMs` (or nothing), and never finishes its request. */
+interface SlowClient {
+    readonly kind: string;
+    readonly opened: number;
+    closed?: number;
+    received: string;
+}
+
+function slowClient(port: number, kind: string, prefix: string, everyMs?: number): SlowClient {
+    const client: SlowClient = { kind, opened: Date.now(), received: "" };
+    const socket: Socket = connect(port, "127.0.0.1");
+    let timer: NodeJS.Timeout | undefined;
+    socket.on("connect", () => {
+        if (prefix.length > 0) socket.write(prefix);
+        if (everyMs !== undefined) timer = setInterval(() => socket.writable && socket.write("a"), everyMs);
+    });
+    socket.on("data", (chunk: Buffer) => (client.received += chunk.toString()));
+    socket.on("error", () => undefined);
+    socket.on("close", () => {
+        if (timer !== undefined) clearInterval(timer);
+        client.closed = Date.now();
+    });
+    return client;
+}
+
+// The gateway under abuse (issue 11 item 7), over real HTTP with real tickets: connections that
+// trickle their headers or bodies (or send nothing) are cut within seconds while /health keeps
+// answering; a 10 MB body gets a clean 413; metrics and stats need the operator's token; a
+// client whose proofs keep failing is refused before its junk costs a pairing, while honest
+// clients are served.
+describe("Gateway under abuse", function () {
+    this.timeout(20 * 60_000);
+
+    let stack: DeployedStack;
+    let store: NullifierStore;
+    let gateway: Gateway;
+    let url: string;
+    let port: number;
+    let chain: JsonRpcProvider;
+    let curve: Bn128Engine;
+    let verifier: VerificationPool;
+    let foldVerifier: VerificationPool;
+    let clock = Date.now();
+    let alice: RawUser;
+    let tickets: ProvedTicket[];
+
+    before(async function () {
+        stack = await startDeployedStack();
+        chain = new JsonRpcProvider(stack.node.url, undefined, { staticNetwork: true, pollingInterval: 100, cacheTimeout: -1 });
+        store = new SqliteNullifierStore(path.join(mkdtempSync(path.join(os.tmpdir(), "zkapi-abuse-")), "gateway.db"));
+        curve = await getCurveFromName("bn128", true);
+        verifier = new VerificationPool(circuitArtifacts("spend-32").verificationKey, { threads: 1 });
+        foldVerifier = new VerificationPool(circuitArtifacts("fold-2").verificationKey, { threads: 1 });
+        gateway = await createGateway({
+            deployment: stack.deployment,
+            signingKey: stack.providerSigningKey,
+            provider: chain,
+            store,
+            workers: false,
+            verifier,
+            foldVerifier,
+            // A budget of BURST failures; time only moves when a test moves `clock`.
+            admission: new ClientAdmission({ burst: BURST, refillPerSecond: 1, now: () => clock }),
+            requestTimeoutMs: REQUEST_TIMEOUT_MS,
+            headersTimeoutMs: HEADERS_TIMEOUT_MS,
+            metricsToken: "operator-secret"
+        });
+        await gateway.app.listen({ port: 0, host: "127.0.0.1" });
+        const address = gateway.app.server.address();
+        port = typeof address === "object" && address ? address.port : 0;
+        url = `http://127.0.0.1:${port}`;
+        alice = await RawUser.register(stack, url, 5);
+        tickets = [];
+        for (const index of [0n, 1n, 2n]) tickets.push(await alice.prove(index));
+    });
+
+    after(async function () {
+        alice?.close();
+        await gateway?.close();
+        await verifier?.close();
+        await foldVerifier?.close();
+        await store?.close();
+        await curve?.terminate();
+        chain?.destroy();
+        await stack?.stop();
+    });
+
+    const scalar = (): bigint => BigInt(`0x${randomBytes(32).toString("hex")}`) % SNARK_SCALAR_FIELD;
+    /** Three random group elements in verifier order: they pass every point and subgroup check. */
+    function junkProof(): bigint[] {
+        const g1 = (): bigint[] => curve.G1.toObject(curve.G1.toAffine(curve.G1.timesScalar(curve.G1.g, scalar()))).slice(0, 2);
+        const [bx, by] = curve.G2.toObject(curve.G2.toAffine(curve.G2.timesScalar(curve.G2.g, scalar())));
+        return [...g1(), bx![1]!, bx![0]!, by![1]!, by![0]!, ...g1()];
+    }
+
+    /**
+     * A junk ticket built from public data only (no deposit): the canonical envelope, the
+     * gateway's context and current root, a fresh ephemeral key that really signs the request
+     * (or, with `badSignature`, signs another one), and random group elements as the proof.
+     */
+    function junkTicket(body: string, badSignature = false): string {
+        const signer = new EdDSAPoseidonSigner(randomBytes(32));
+        const { current } = gateway.roots.accepted;
+        return encodeTicket({
+            version: 2,
+            root: current!.root,
+            context: stack.deployment.parameters.context,
+            ticketCommitment: [scalar(), scalar()],
+            nullifier: scalar(),
+            y: scalar(),
+            x: ephemeralKeyBinding(signer.publicKey),
+            proof: junkProof(),
+            ephemeralKey: signer.publicKey,
+            requestSignature: signer.signMessage(requestHash("POST", PAID, Buffer.from(badSignature ? `${body} ` : body)))
+        });
+    }
+
+    const sendJunk = (from: string, badSignature = false): Promise<RawAnswer> => {
+        const body = JSON.stringify(chat(`junk ${scalar()}`));
+        return rawRequest(url, { path: PAID, from, body, headers: { "content-type": "application/json", [TICKET_HEADER]: junkTicket(body, badSignature) } });
+    };
+
+    const sendHonest = (ticket: ProvedTicket, content: string, from: string): Promise<RawAnswer> => {
+        const body = JSON.stringify(chat(content));
+        return rawRequest(url, {
+            path: PAID,
+            from,
+            body,
+            headers: { "content-type": "application/json", [TICKET_HEADER]: alice.ticketHeader(ticket, "POST", PAID, Buffer.from(body)) }
+        });
+    };
+
+    describe("# slow clients", function () {
+        it("Should cut connections that trickle headers or bodies or send nothing within seconds, wave after wave, and answer /health meanwhile", async function () {
+            let health = { ok: 0, failed: 0 };
+            let checking = true;
+            const checker = (async () => {
+                while (checking) {
+                    try {
+                        const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5_000) });
+                        if (response.status === 200 && ((await response.json()) as { status?: string }).status === "ok") health.ok++;
+                        else health.failed++;
+                    } catch {
+                        health.failed++;
+                    }
+                    await new Promise((resolve) => setTimeout(resolve, 100));
+                }
+            })();
+            const junk = junkTicket("{}");
+            try {
+                // Two waves: the second starts right after the first was cut, so a server that
+                // checks its connections rarely (Node's default: every 30 s) fails the bounds.
+                for (let wave = 0; wave < 2; wave++) {
+                    health = { ok: 0, failed: 0 };
+                    const clients = [
+                        ...Array.from({ length: 300 }, () => slowClient(port, "headers", `POST ${PAID} HTTP/1.1\r\nHost: gateway\r\nX-Slow: `, 200)),
+                        ...Array.from({ length: 100 }, () =>
+                            slowClient(port, "body", `POST ${PAID} HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n${TICKET_HEADER}: ${junk}\r\nContent-Length: 100000\r\n\r\n{`, 200)
+                        ),
+                        ...Array.from({ length: 50 }, () => slowClient(port, "silent", ""))
+                    ];
+                    await eventually(async () => (clients.every((c) => c.closed !== undefined) ? true : undefined), `wave ${wave}: every slow connection cut`, 60_000);
+                    for (const client of clients) {
+                        const lived = client.closed! - client.opened;
+                        expect(lived, `a ${client.kind} connection lived ${lived} ms`).to.be.at.most(client.kind === "body" ? REQUEST_BOUND_MS : HEADERS_BOUND_MS);
+                        // Cut by the server with a 408 (Fastify's answer to a request timeout).
+                        expect(client.received, `a ${client.kind} connection`).to.match(/^HTTP\/1\.1 408 /);
+                    }
+                    expect(health.failed, `wave ${wave}: /health failures (${health.ok} answered)`).to.equal(0);
+                    expect(health.ok).to.be.greaterThan(0);
+                }
+            } finally {
+                checking = false;
+                await checker;
+            }
+        });
+
+        it("Should still serve a client that sends its request at a normal pace after the waves", async function () {
+            const answer = await sendHonest(tickets[0]!, "after the slow clients", "127.0.0.1");
+            expect(answer.status, answer.body).to.equal(200);
+        });
+    });
+
+    describe("# large bodies", function () {
+        it("Should refuse a 10 MB body with a clean 413 BODY_TOO_LARGE, with or without a length, and record nothing", async function () {
+            const recorded = (await store.stats()).tickets;
+            const big = Buffer.alloc(10 * 1024 * 1024, 0x61);
+            const headers = { "content-type": "application/json", [TICKET_HEADER]: junkTicket("{}") };
+            const sized = await fetch(`${url}${PAID}`, { method: "POST", headers, body: big });
+            expect(sized.status).to.equal(413);
+            expect(sized.headers.get(ERROR_CODE_HEADER)).to.equal("BODY_TOO_LARGE");
+            expect(((await sized.json()) as { error: { code: string } }).error.code).to.equal("BODY_TOO_LARGE");
+            const chunks = new ReadableStream<Uint8Array>({
+                start(controller) {
+                    for (let i = 0; i < 160; i++) controller.enqueue(new Uint8Array(64 * 1024).fill(0x61));
+                    controller.close();
+                }
+            });
+            const chunked = await fetch(`${url}${PAID}`, { method: "POST", headers, body: chunks, duplex: "half" } as RequestInit);
+            expect(chunked.status).to.equal(413);
+            expect(chunked.headers.get(ERROR_CODE_HEADER)).to.equal("BODY_TOO_LARGE");
+            await chunked.arrayBuffer();
+            const raw = await rawRequest(url, { path: GATEWAY_PATHS.fold, body: big, headers: { "content-type": "application/json" } });
+            expect(raw.status).to.equal(413);
+            expect(raw.code).to.equal("BODY_TOO_LARGE");
+            expect((await store.stats()).tickets).to.equal(recorded);
+            expect((await fetch(`${url}/health`)).status).to.equal(200);
+        });
+    });
+
+    describe("# operator endpoints", function () {
+        it("Should answer /metrics and stats only with the operator's bearer token (they reveal per-request charges)", async function () {
+            for (const route of ["/metrics", GATEWAY_PATHS.stats]) {
+                for (const authorization of [undefined, "Bearer wrong", "operator-secret", "Bearer operator-secre", "Bearer operator-secret-and-more"]) {
+                    const response = await fetch(`${url}${route}`, { headers: authorization === undefined ? {} : { authorization } });
+                    expect(response.status, `${route} with ${authorization}`).to.equal(401);
+                    expect(response.headers.get(ERROR_CODE_HEADER)).to.equal("UNAUTHORIZED");
+                    expect(await response.text()).not.to.match(/zkapi_|tickets/);
+                }
+                const allowed = await fetch(`${url}${route}`, { headers: { authorization: "Bearer operator-secret" } });
+                expect(allowed.status, route).to.equal(200);
+            }
+        });
+    });
+
+    describe("# a flood of junk tickets", function () {
+        it("Should refuse a client whose proofs keep failing with 429 before any pairing, and serve others meanwhile", async function () {
+            const attacker = "127.0.0.2";
+            const before = verifier.stats;
+            // One failure makes the client suspect; from then on it pays when admitted, so however
+            // many junk tickets it has in flight at once, only its budget's worth are checked.
+            const answers: RawAnswer[] = [await sendJunk(attacker)];
+            for (let round = 0; round < 6; round++) answers.push(...(await Promise.all(Array.from({ length: 8 }, () => sendJunk(attacker)))));
+            const refused = answers.filter((a) => a.status === 429);
+            expect(answers.filter((a) => a.status === 403).map((a) => a.code)).to.deep.equal(new Array<string>(BURST).fill("INVALID_PROOF"));
+            expect(refused).to.have.length(answers.length - BURST);
+            expect(new Set(refused.map((a) => a.code))).to.deep.equal(new Set(["RATE_LIMITED"]));
+            // Only the budget's proofs reached the verifier.
+            expect(verifier.stats.proofs - before.proofs).to.equal(BURST);
+            expect(verifier.stats.invalid - before.invalid).to.equal(BURST);
+            // Another client is served meanwhile; the attacker's address stays refused.
+            const honest = await sendHonest(tickets[1]!, "while the attacker is refused", "127.0.0.1");
+            expect(honest.status, honest.body).to.equal(200);
+            const shared = await sendHonest(tickets[2]!, "from the attacker's address", attacker);
+            expect(shared.status).to.equal(429);
+            expect(shared.code).to.equal("RATE_LIMITED");
+            // Refused before it was recorded: the ticket is not consumed, and is served once the budget refills.
+            clock += (BURST / 1) * 1000;
+            const later = await sendHonest(tickets[2]!, "from the attacker's address", attacker);
+            expect(later.status, later.body).to.equal(200);
+        });
+
+        it("Should count request signatures that fail against the budget: no EdDSA check once it is spent", async function () {
+            const attacker = "127.0.0.3";
+            const bad = await Promise.all(Array.from({ length: BURST }, () => sendJunk(attacker, true)));
+            expect(bad.map((a) => a.code)).to.deep.equal(new Array<string>(BURST).fill("INVALID_REQUEST_SIGNATURE"));
+            const before = verifier.stats;
+            const next = await sendJunk(attacker);
+            expect(next.status).to.equal(429);
+            expect(next.code).to.equal("RATE_LIMITED");
+            expect(verifier.stats.proofs).to.equal(before.proofs);
+        });
+
+        it("Should verify a suspect client's proofs on their own, so that they never spoil a batch of others' proofs", async function () {
+            const suspect = "127.0.0.4";
+            const ticket = await alice.prove(3n);
+            expect((await sendJunk(suspect)).code).to.equal("INVALID_PROOF");
+            const before = verifier.stats;
+            expect(before.failureRate, "the first junk counted as a failure of a shared group").to.be.greaterThan(0);
+            // Junk from the suspect and an honest ticket arrive together.
+            const [junk, honest] = await Promise.all([sendJunk(suspect), sendHonest(ticket, "next to a suspect", "127.0.0.1")]);
+            expect(junk.code).to.equal("INVALID_PROOF");
+            expect(honest.status, honest.body).to.equal(200);
+            const after = verifier.stats;
+            expect(after.failedGroups - before.failedGroups, "no group failed").to.equal(0);
+            // Checked alone, the suspect's junk does not count in the failure rate that sizes the groups of others.
+            expect(after.failureRate).to.be.at.most(before.failureRate);
+        });
+
+        it("Should refuse junk folds from a client over its budget before any pairing", async function () {
+            const attacker = "127.0.0.5";
+            const before = foldVerifier.stats;
+            const answers: RawAnswer[] = [];
+            for (let i = 0; i < 2 * BURST; i++) {
+                // Free to build: the context, a point of Baby Jubjub, any nullifier, random group elements.
+                const newBase = commitTicket(BigInt(i), scalar(), 12_345n);
+                const body = foldRequestBody({ version: 2, context: stack.deployment.parameters.context, foldNullifier: scalar(), newBase, proof: junkProof() });
+                answers.push(await rawRequest(url, { path: GATEWAY_PATHS.fold, from: attacker, body, headers: { "content-type": "application/json" } }));
+            }
+            expect(answers.slice(0, BURST).map((a) => a.code)).to.deep.equal(new Array<string>(BURST).fill("INVALID_PROOF"));
+            expect(answers.slice(BURST).map((a) => a.code)).to.deep.equal(new Array<string>(BURST).fill("RATE_LIMITED"));
+            expect(foldVerifier.stats.proofs - before.proofs).to.equal(BURST);
+        });
+    });
+});
