@@ -1,6 +1,6 @@
 import { extendEnvironment, subtask, vars } from "hardhat/config";
 import type { HardhatUserConfig, NetworksUserConfig } from "hardhat/types";
-import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_TEST_GET_TEST_FILES } from "hardhat/builtin-tasks/task-names";
 import "@nomicfoundation/hardhat-toolbox";
 import "./deploy/tasks";
 
@@ -22,6 +22,13 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
         version: SOLC_VERSION,
         longVersion: "0.8.28+commit.7893614a"
     };
+});
+
+// `hardhat test` without arguments runs the suites (`*.test.ts`) only: helpers, support modules,
+// child-process scripts and type declarations under test/ are not test files.
+subtask(TASK_TEST_GET_TEST_FILES, async (args: { testFiles: string[] }, _hre, runSuper) => {
+    const files = (await runSuper(args)) as string[];
+    return args.testFiles.length > 0 ? files : files.filter((file) => file.endsWith(".test.ts"));
 });
 
 // Public networks: each is defined only when its RPC URL is in the environment (e.g.

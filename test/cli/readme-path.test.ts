@@ -197,7 +197,9 @@ describe("README: the user path, exactly as written", function () {
             // Everything the path wrote (keys, deployment, profile, databases) is git-ignored.
             const written = readdirSync(dir).filter((entry) => !lstatSync(path.join(dir, entry)).isSymbolicLink() && entry !== "hardhat.config.ts");
             expect(written).to.include.members(["provider-key.json", "deployments", ".zkapi", "gateway.db"]);
-            const files = written.flatMap((entry) => (lstatSync(path.join(dir, entry)).isDirectory() ? readdirSync(path.join(dir, entry), { recursive: true }).map((f) => path.join(entry, String(f))) : [entry]));
+            const files = written
+                .flatMap((entry) => (lstatSync(path.join(dir, entry)).isDirectory() ? readdirSync(path.join(dir, entry), { recursive: true }).map((f) => path.join(entry, String(f))) : [entry]))
+                .filter((file) => lstatSync(path.join(dir, file)).isFile()); // git keeps no empty directory
             for (const file of files) {
                 const ignored = spawnSync("git", ["check-ignore", "-q", file], { cwd: ROOT });
                 expect(ignored.status, `${file} is git-ignored`).to.equal(0);

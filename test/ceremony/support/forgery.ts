@@ -1,4 +1,3 @@
-/// <reference path="./ffjavascript-scalars.d.ts" />
 /**
  * Forges Groth16 proofs for a development setup from public data alone.
  *
