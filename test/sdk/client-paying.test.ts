@@ -116,6 +116,31 @@ describe("SDK client: paying, protocol v2, against a real gateway", function () 
         expect((await client.refresh())!.tickets["0"]?.status).to.equal("settled");
     });
 
+    it("Should relay a stream whose network chunks split its events and its charge (no stall)", async function () {
+        const dana = await user();
+        // The gateway's bytes in 5-byte pieces: every event, and the final charge comment, arrive split.
+        const splitting: typeof fetch = async (input, init) => {
+            const response = await fetch(input, init);
+            if (response.body === null) return response;
+            const source = response.body.getReader();
+            const body = new ReadableStream<Uint8Array>({
+                async pull(controller) {
+                    const { done, value } = await source.read();
+                    if (done) return controller.close();
+                    for (let i = 0; i < value.length; i += 5) controller.enqueue(value.subarray(i, i + 5));
+                }
+            });
+            return new Response(body, { status: response.status, headers: response.headers });
+        };
+        const client = await open(dana, { prepareAhead: 0, fetch: splitting });
+        const seen = recorder(client);
+        const answer = await client.fetch("/v1/chat/completions", chat("split me into very small pieces please", { stream: true }));
+        const text = await answer.text();
+        expect(text).to.include("[DONE]");
+        expect(text).to.not.include("zkapi-charge");
+        expect(chargedIndices(seen.charged, "request")).to.deep.equal([0n]);
+    });
+
     it("Should settle a stream its reader cancelled by looking the ticket's charge up", async function () {
         const cindy = await user();
         const client = await open(cindy, { prepareAhead: 0 });

@@ -10,7 +10,6 @@ import { encryptIdentity, FileAccountStore, FileSyncCache, importIdentity, readF
 import type { EncryptedIdentity, ZkApiClientOptions } from "@zk-api-credits/sdk";
 import { CliError, failureContext, isLocalChain } from "./failures";
 import { readTokenUnits } from "./token-amounts";
-import { wholeEventFetch } from "./whole-event-fetch";
 import type { TokenUnits } from "./token-amounts";
 
 /** Where a profile points: the registry's deployment file, the chain and the provider's gateway. */
@@ -185,7 +184,6 @@ export class Session {
             gatewayUrl: this.config.gateway,
             allowInsecureSetup: this.config.allowInsecureSetup === true,
             prepareAhead: options.prepareAhead ?? 0,
-            fetch: wholeEventFetch(),
             ...options.extra
         });
         this.client = client;
