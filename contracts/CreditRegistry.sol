@@ -403,8 +403,9 @@ contract CreditRegistry is ICreditRegistry, RegistryCheckpoint, DepositCustody, 
         _requireContract(address(config.withdrawVerifier));
         _requireContract(address(config.slashVerifier));
 
-        // The smallest a with a - floor(a * r / B) >= need, i.e. a * (B - r) > (need - 1) * B.
-        uint256 need = uint256(config.maxCost) + config.policyPenalty;
+        // The smallest a with a - floor(a * r / B) >= need, i.e. a * (B - r) > (need - 1) * B, where need is
+        // one fold's worth of requests at their worst case (maxCost and policyPenalty are below 2^96).
+        uint256 need = FOLD_SIZE * (uint256(config.maxCost) + config.policyPenalty);
         minimum = ((need - 1) * BPS_DENOMINATOR) / (BPS_DENOMINATOR - config.reserveBps) + 1;
         if (minimum > MAX_AMOUNT) revert InvalidMaxCost(config.maxCost);
     }

@@ -399,7 +399,9 @@ interface ICreditRegistry is IRegistryCheckpoint, IDepositCustody {
     /// @notice Blocks per epoch: epoch n's root is the tree after every event of blocks ≤ n·epochBlocks.
     function epochBlocks() external view returns (uint256);
 
-    /// @notice The smallest deposit that can pay one request at maxCost plus policyPenalty above its reserve.
+    /// @notice The smallest deposit that can pay FOLD_SIZE requests at maxCost plus policyPenalty each above its
+    /// reserve: enough to be charged, fold the charges and go on (a deposit that could pay one request only
+    /// could never fold, and its remainder would be spendable by no one).
     function minimumDeposit() external view returns (uint256);
 
     /// @notice Number of policy violations the provider has reported (auditable rate).

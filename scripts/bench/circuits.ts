@@ -474,17 +474,23 @@ function report(results: CircuitResult[], machine: MachineInfo): void {
         `prove-only ${ratio.proveOnly.toFixed(2)}, witness ${ratio.witness.toFixed(2)}, constraints ${ratio.constraints.toFixed(2)}. ` +
         `Client proving per request (Spend + Fold/${FOLD_SIZE}, warm p50): ${fmtMs(perRequestMs)} ms.`;
 
-    // v1 against v2 (v1's report: the same machine class, the same benchmark).
+    // v1 against v2. v1's figures come from its report, measured on another machine; the
+    // yardstick (the same circuit in both runs) scales them to this one: v1 × (yardstick now /
+    // yardstick then), so the last column compares like with like.
+    const v1Yardstick = V1_FIGURES.find((v1) => v1.circuit === YARDSTICK)!.warmP50Ms;
+    const machineScale = find(YARDSTICK).warmFullProveMs.p50 / v1Yardstick;
     const v1Rows = V1_FIGURES.map((v1) => {
         const v2 = find(v1.comparedWith);
+        const scaled = v1.warmP50Ms * machineScale;
         return [
             `${v1.circuit} → ${v1.comparedWith}`,
             v1.constraints === undefined ? `${fmtInt(v2.constraints)} (same circuit)` : `${fmtInt(v1.constraints)} → ${fmtInt(v2.constraints)}`,
-            `${fmtMs(v1.warmP50Ms)} → ${fmtMs(v2.warmFullProveMs.p50)} (×${(v2.warmFullProveMs.p50 / v1.warmP50Ms).toFixed(2)})`,
-            v1.warmP95Ms === undefined ? "–" : `${fmtMs(v1.warmP95Ms)} → ${fmtMs(v2.warmFullProveMs.p95)}`
+            `${fmtMs(v1.warmP50Ms)} → ${fmtMs(v2.warmFullProveMs.p50)}`,
+            v1.warmP95Ms === undefined ? "–" : `${fmtMs(v1.warmP95Ms)} → ${fmtMs(v2.warmFullProveMs.p95)}`,
+            `${fmtMs(scaled)} → ${fmtMs(v2.warmFullProveMs.p50)} (×${(v2.warmFullProveMs.p50 / scaled).toFixed(2)})`
         ];
     });
-    const v1Headers = ["v1 → v2", "constraints", "warm p50 (ms)", "warm p95 (ms)"];
+    const v1Headers = ["v1 → v2", "constraints", "warm p50 (ms, as reported)", "warm p95 (ms, as reported)", "warm p50, v1 scaled to this machine"];
 
     console.log(`\n${textTable(headers, rows)}\n\n${ratioLine}\n\n${textTable(v1Headers, v1Rows)}\n`);
     const markdown = [
@@ -502,14 +508,14 @@ function report(results: CircuitResult[], machine: MachineInfo): void {
         "",
         ratioLine,
         "",
-        "Against protocol v1 (v1's published figures):",
+        `Against protocol v1: v1's published figures (its machine), and scaled to this machine by the yardstick (×${machineScale.toFixed(2)}: the same RLN circuit took ${fmtMs(v1Yardstick)} ms there).`,
         "",
         markdownTable(v1Headers, v1Rows),
         ""
     ].join("\n");
     const comparison = V1_FIGURES.map((v1) => {
         const v2 = find(v1.comparedWith);
-        return { ...v1, v2: { constraints: v2.constraints, warmP50Ms: v2.warmFullProveMs.p50, warmP95Ms: v2.warmFullProveMs.p95 } };
+        return { ...v1, scaledToThisMachineP50Ms: v1.warmP50Ms * machineScale, v2: { constraints: v2.constraints, warmP50Ms: v2.warmFullProveMs.p50, warmP95Ms: v2.warmFullProveMs.p95 } };
     });
     const files = writeReport(
         "circuits",

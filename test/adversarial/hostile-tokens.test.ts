@@ -508,7 +508,7 @@ describe("CreditRegistry with hostile ERC-20 tokens", function () {
             const hostile = (await ethers.deployContract("ZeroTransferRevertingToken")) as unknown as ZeroTransferRevertingToken;
             const fx = await registryFor(deployed, hostile, { reserveBps: 0n });
             const minimum = await fx.registry.minimumDeposit();
-            expect(minimum).to.equal(1_500n);
+            expect(minimum).to.equal(3_000n);
             const spender = await register(fx, fx.users[0]!, minimum, fixedIdentity("hostile/zero/spender"));
             const cheat = await register(fx, fx.users[1]!, minimum, fixedIdentity("hostile/zero/cheat"));
 
@@ -519,18 +519,18 @@ describe("CreditRegistry with hostile ERC-20 tokens", function () {
             // Nothing burned yet: the burn leg of the sweep is zero.
             await expect(fx.registry.sweep()).to.changeTokenBalances(hostile, [fx.treasury.address, BURN], [minimum, 0n]);
 
-            // One ticket at full cost with the penalty spends the whole deposit: the refund is zero.
+            // Two tickets (the minimum deposit's K) at full cost with the penalty spend the whole deposit: the refund is zero.
             const { request, proof } = await withdrawal(fx, spender, {
                 base: signedBase(fx, spender, GENESIS_BASE),
-                charges: [fx.provider.charge(fx.binding, spender.identity, 0n, { cost: 1_000n, penalty: 500n })],
+                charges: [0n, 1n].map((index) => fx.provider.charge(fx.binding, spender.identity, index, { cost: 1_000n, penalty: 500n })),
                 recipient: fx.users[3]!.address
             });
             await fx.registry.requestWithdrawal(spender.identity.commitment, request, proof);
             await time.increase(fx.parameters.challengeWindow);
             await expect(fx.registry.finalizeWithdrawal(spender.identity.commitment, request))
                 .to.emit(fx.registry, "WithdrawalFinalized")
-                .withArgs(spender.identity.commitment, fx.users[3]!.address, 0n, 1_000n, 500n);
-            await expect(fx.registry.sweep()).to.changeTokenBalances(hostile, [fx.treasury.address, BURN], [1_000n, 500n]);
+                .withArgs(spender.identity.commitment, fx.users[3]!.address, 0n, 2_000n, 1_000n);
+            await expect(fx.registry.sweep()).to.changeTokenBalances(hostile, [fx.treasury.address, BURN], [2_000n, 1_000n]);
             expect(await hostile.balanceOf(fx.registryAddress)).to.equal(0n);
         });
     });

@@ -64,11 +64,11 @@ describe("CreditRegistry", function () {
             expect([TREE_DEPTH, TICKET_WINDOW, FOLD_SIZE]).to.deep.equal([32, 8, 2]);
         });
 
-        it("Should set the minimum deposit to the smallest amount that pays one request above the reserve", async function () {
+        it("Should set the minimum deposit to the smallest amount that pays one fold's worth of requests (K) above the reserve", async function () {
             const { registry, parameters } = await loadFixture(deployFixture);
             const minimum = await registry.minimumDeposit();
             const spendable = (amount: bigint): bigint => amount - (amount * parameters.reserveBps) / 10_000n;
-            const need = parameters.maxCost + parameters.policyPenalty;
+            const need = BigInt(FOLD_SIZE) * (parameters.maxCost + parameters.policyPenalty);
             expect(spendable(minimum) >= need).to.equal(true);
             expect(spendable(minimum - 1n) < need).to.equal(true);
         });

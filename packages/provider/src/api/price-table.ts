@@ -13,13 +13,13 @@ import type { TokenUsage } from "./usage";
  * from the `spent` a withdrawal reveals, which requests were one user's. So every price and
  * `maxCost` sit on a coarse **grid** (at most {@link MAX_GRID_STEPS} steps up to `maxCost`),
  * every charge is rounded **up** to a grid step by one published formula
- * ({@link tokenCost}), and the client recomputes it from the usage it saw.
+ * ({@link tokenCost}); the client refuses any charge off the grid (it does not yet recompute
+ * the charge from the usage it saw: docs/protocol.md, privacy limits).
  *
  * What remains: (1) the usage itself comes from the upstream the provider runs, so a provider
- * may shade a request's reported tokens; the client bounds this by its own count, and the
- * grid makes small shadings invisible (a charge moves only when the price crosses a step), but
- * a provider that shades by whole steps within the client's tolerance keeps a few bits per
- * request; (2) the price table is published over HTTP, not on-chain: a provider could show
+ * may shade a request's reported tokens; the grid makes small shadings invisible (a charge
+ * moves only when the price crosses a step), but a provider that shades by whole steps keeps a
+ * few bits per request; (2) the price table is published over HTTP, not on-chain: a provider could show
  * different tables to different clients, so a client must keep the table it first saw and
  * refuse a change mid-account (binding a hash of the table into the registry terms would
  * close this); (3) a request's charge still depends on its size, so very unusual sizes remain
