@@ -1,13 +1,24 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { expect } from "chai";
+import { JsonRpcProvider } from "ethers";
 import {
     ALLOW_INSECURE_SETUP_FLAG,
     assertSetupAllowed,
     classifyChain,
+    Identity,
     InsecureSetupError,
     LOCAL_CHAINS,
     MAINNETS,
-    PUBLIC_TESTNETS
+    providerPublicKey,
+    PUBLIC_TESTNETS,
+    registryContext,
+    registryScope
 } from "@zk-api-credits/protocol";
+import type { RegistryDeployment } from "@zk-api-credits/protocol";
+import { createGateway, SqliteNullifierStore } from "@zk-api-credits/provider";
+import { FileAccountStore, ZkApiClient } from "@zk-api-credits/sdk";
 
 /** Runs `fn`, expects an InsecureSetupError and returns it. */
 function refusal(fn: () => unknown): InsecureSetupError {
@@ -113,6 +124,122 @@ describe("Chain safety", function () {
             expect(error.message).to.contain("an unknown chain id counts as public");
             expect(error.message).to.contain(ALLOW_INSECURE_SETUP_FLAG);
             expect(assertSetupAllowed({ chainId: 987654321n, insecureDevelopmentSetup: true, allowInsecureSetup: true }).warning).to.contain("INSECURE");
+        });
+    });
+
+    // The entry points themselves, before they touch the chain: a deployment file of the
+    // development set on Sepolia's chain id (as `deploy-registry --allow-insecure-setup`
+    // writes it) and on a mainnet's.
+    describe("# the gateway and the SDK ask it before anything else", function () {
+        const address = (n: number): string => `0x${n.toString(16).padStart(40, "0")}`;
+        const signingKey = `0x${"11".repeat(32)}`;
+        const providerKey = providerPublicKey(signingKey);
+        const terms = { maxCost: 1_000n, policyPenalty: 500n, reserveBps: 1_000n };
+        const deploymentOn = (chainId: bigint): RegistryDeployment => {
+            const scope = registryScope(chainId, address(1));
+            return {
+                network: "test",
+                chainId,
+                deploymentBlock: 1,
+                contracts: {
+                    registry: address(1),
+                    token: address(2),
+                    spendVerifier: address(3),
+                    foldVerifier: address(4),
+                    withdrawVerifier: address(5),
+                    slashVerifier: address(6)
+                },
+                parameters: {
+                    treasury: address(7),
+                    owner: address(8),
+                    providerKey,
+                    ...terms,
+                    challengeWindow: 3_600n,
+                    depositTerm: 86_400n,
+                    epochBlocks: 50,
+                    treeDepth: 32,
+                    ticketWindow: 8,
+                    foldSize: 2,
+                    minimumDeposit: 3_334n,
+                    scope,
+                    context: registryContext({ scope, providerKey, terms })
+                },
+                insecureDevelopmentSetup: true,
+                allowInsecureSetup: true
+            };
+        };
+        let dir: string;
+        let chain: JsonRpcProvider;
+
+        before(function () {
+            dir = mkdtempSync(path.join(os.tmpdir(), "zkapi-chain-safety-"));
+            // Never contacted: the guard refuses first (a contacted closed port would fail otherwise).
+            chain = new JsonRpcProvider("http://127.0.0.1:9", undefined, { staticNetwork: true });
+        });
+
+        after(function () {
+            chain.destroy();
+            rmSync(dir, { recursive: true, force: true });
+        });
+
+        async function refusedAsync(work: () => Promise<unknown>): Promise<InsecureSetupError> {
+            try {
+                await work();
+            } catch (error) {
+                expect(error).to.be.instanceOf(InsecureSetupError);
+                return error as InsecureSetupError;
+            }
+            throw new Error("expected a refusal");
+        }
+
+        const startGateway = (chainId: bigint, allowInsecureSetup: boolean) => async () => {
+            const store = new SqliteNullifierStore(path.join(dir, `gateway-${chainId}-${allowInsecureSetup}.db`));
+            try {
+                await createGateway({ deployment: deploymentOn(chainId), signingKey, provider: chain, store, allowInsecureSetup });
+            } finally {
+                await store.close();
+            }
+        };
+        const openClient = (chainId: bigint, allowInsecureSetup: boolean) => () =>
+            ZkApiClient.create({
+                deployment: deploymentOn(chainId),
+                identity: new Identity(),
+                store: new FileAccountStore(path.join(dir, `account-${chainId}-${allowInsecureSetup}.json`)),
+                provider: chain,
+                gatewayUrl: "http://127.0.0.1:9",
+                allowInsecureSetup
+            });
+
+        it("Should refuse to start a gateway on a public testnet without allowInsecureSetup (`provider start --allow-insecure-setup`), naming the flag", async function () {
+            const error = await refusedAsync(startGateway(11155111n, false));
+            expect(error.code).to.equal("INSECURE_SETUP_NOT_ALLOWED");
+            expect(error.message).to.contain("Sepolia").and.to.contain(ALLOW_INSECURE_SETUP_FLAG);
+        });
+
+        it("Should refuse to start a gateway on a mainnet even with allowInsecureSetup", async function () {
+            const error = await refusedAsync(startGateway(1n, true));
+            expect(error.code).to.equal("INSECURE_SETUP_ON_MAINNET");
+            expect(error.message).to.contain("docs/trusted-setup.md");
+        });
+
+        it("Should refuse to open an SDK client on a public testnet without allowInsecureSetup, naming the flag", async function () {
+            const error = await refusedAsync(openClient(11155111n, false));
+            expect(error.code).to.equal("INSECURE_SETUP_NOT_ALLOWED");
+            expect(error.message).to.contain(ALLOW_INSECURE_SETUP_FLAG);
+        });
+
+        it("Should refuse to open an SDK client on a mainnet even with allowInsecureSetup", async function () {
+            const error = await refusedAsync(openClient(8453n, true));
+            expect(error.code).to.equal("INSECURE_SETUP_ON_MAINNET");
+        });
+
+        it("Should open an SDK client on a public testnet with allowInsecureSetup (no network needed to open it)", async function () {
+            const client = await openClient(11155111n, true)();
+            try {
+                expect(client.account).to.equal(undefined);
+            } finally {
+                await client.close();
+            }
         });
     });
 });

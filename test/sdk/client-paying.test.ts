@@ -82,15 +82,18 @@ describe("SDK client: paying, protocol v2, against a real gateway", function () 
     });
 
     it("Should say INSOLVENT, with nothing available, once the deposit cannot pay one more request", async function () {
-        const { maxCost, policyPenalty, reserveBps } = s.stack.deployment.parameters;
-        const perTicket = maxCost + policyPenalty;
-        // spendable = 1.5 tickets: one ticket on base 0, and no second one to fold it with.
-        const deposit = (((perTicket * 3n) / 2n) * BPS_DENOMINATOR) / (BPS_DENOMINATOR - reserveBps) + 1n;
-        const carl = await user({ deposit });
+        const { maxCost, minimumDeposit } = s.stack.deployment.parameters;
+        // The minimum deposit pays K = 2 requests at their worst case. Once they are charged and
+        // folded, what is left pays one more at its worst, and that one can never be folded (a
+        // fold takes two charges): the rest is refunded by a withdrawal.
+        const carl = await user({ deposit: minimumDeposit });
         const client = await open(carl, { prepareAhead: 0 });
-        expect((await client.balance()).canPay).to.equal(true);
-        expect((await client.fetch("/v1/chat/completions", chat("the only one"))).status).to.equal(200);
-        await client.settled();
+        for (const text of ["the first", "the second", "the last one"]) {
+            expect((await client.balance()).canPay, `before ${text}`).to.equal(true);
+            expect((await client.fetch("/v1/chat/completions", chat(text))).status).to.equal(200);
+            await client.settled();
+        }
+        expect((await client.refresh())!.base.state.folded).to.equal(2n);
         const balance = await client.balance();
         expect(balance.canPay).to.equal(false);
         expect(balance.available).to.equal(0n);

@@ -104,9 +104,12 @@ describe("SDK local proxy with the stock openai and @anthropic-ai/sdk clients", 
         const poorProxy = await startOpenAIProxy({ client: poor });
         try {
             const poorOpenai = new OpenAI({ apiKey: "sk-x", baseURL: `${poorProxy.url}/v1`, maxRetries: 0 });
-            await poorOpenai.chat.completions.create({ model: "echo", messages: [{ role: "user", content: "one" }], max_tokens: 8 });
-            await poor.settled();
-            const error = await poorOpenai.chat.completions.create({ model: "echo", messages: [{ role: "user", content: "two" }], max_tokens: 8 }).catch((e: unknown) => e);
+            // The minimum deposit pays two requests, and after their fold one more (which can never be folded).
+            for (const content of ["one", "two", "three"]) {
+                await poorOpenai.chat.completions.create({ model: "echo", messages: [{ role: "user", content }], max_tokens: 8 });
+                await poor.settled();
+            }
+            const error = await poorOpenai.chat.completions.create({ model: "echo", messages: [{ role: "user", content: "four" }], max_tokens: 8 }).catch((e: unknown) => e);
             expect(error).to.be.instanceOf(OpenAI.APIError).with.property("status", 402);
         } finally {
             await poorProxy.close();

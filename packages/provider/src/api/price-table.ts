@@ -96,7 +96,7 @@ export function defaultGrid(maxCost: bigint): bigint {
     return grid;
 }
 
-/** The free `GET /zkapi/v1/pricing` document. Amounts are decimal strings of base units. */
+/** The free `GET /zkapi/v2/pricing` document. Amounts are decimal strings of base units. */
 export type PricingView = {
     readonly version: 1;
     readonly decimals: number;
@@ -301,7 +301,7 @@ export class PriceTable {
         return { kind: "cap", maxOutputTokens: capTo, worstCost: worst(promptTokens, capTo) };
     }
 
-    /** The `GET /zkapi/v1/pricing` document. */
+    /** The `GET /zkapi/v2/pricing` document. */
     view(): PricingView {
         const describe = (price: ModelPrice): Omit<PricingViewModel, "model"> => ({
             inputPerMillion: price.inputPerMillion.toString(),
