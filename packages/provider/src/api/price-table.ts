@@ -19,8 +19,8 @@ import type { TokenUsage } from "./usage";
  * What remains: (1) the usage itself comes from the upstream the provider runs, so a provider
  * may shade a request's reported tokens; the grid makes small shadings invisible (a charge
  * moves only when the price crosses a step), but a provider that shades by whole steps keeps a
- * few bits per request; (2) the price table is published over HTTP, not on-chain: a provider could show
- * different tables to different clients, so a client must keep the table it first saw and
+ * few bits per request; (2) the price table is published over HTTP, not on-chain: a provider
+ * could show different tables to different clients, so a client must keep the table it first saw and
  * refuse a change mid-account (binding a hash of the table into the registry terms would
  * close this); (3) a request's charge still depends on its size, so very unusual sizes remain
  * distinguishable — the grid only removes the free low-order bits.
