@@ -295,7 +295,7 @@ describe("API routes", function () {
                 const refuse = () => { throw new Error("network used"); };
                 net.connect = net.createConnection = http.request = http.get = https.request = https.get = dns.lookup = refuse;
                 globalThis.fetch = refuse;
-                const { countTokens } = require(${JSON.stringify(path.resolve(__dirname, "../../packages/provider/src/api/tokenizer.ts"))});
+                const { countTokens } = require(${JSON.stringify(path.resolve(__dirname, "../../packages/metering/src/tokenizer.ts"))});
                 process.stdout.write(String(countTokens("The quick brown fox jumps over the lazy dog")));
             `;
             const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { encoding: "utf8", cwd: path.resolve(__dirname, "../..") });

@@ -73,8 +73,9 @@ describe("Streaming through the gateway", function () {
         expect(answer.body).to.contain("data: [DONE]");
         const events = answer.body.split("\n\n").filter((e) => e.startsWith("data: {"));
         expect(events.length).to.be.greaterThan(3);
-        // The client did not ask for usage: the usage chunk the gateway requested is not relayed.
-        expect(answer.body).not.to.contain('"usage":{');
+        // The client did not ask for usage: the gateway still relays the usage chunk it asked
+        // the upstream for (the SDK checks the charge against it, and takes it out for its caller).
+        expect(answer.body).to.contain('"usage":{');
         expect(answer.charge!.cost).to.be.greaterThan(0n);
         // The charge is the stream's last line, after [DONE], as an SSE comment.
         expect(answer.body.trimEnd().split("\n").pop()).to.match(/^: zkapi-charge [A-Za-z0-9_-]+$/);

@@ -10,7 +10,8 @@ import {
     ticketNullifier
 } from "@zk-api-credits/protocol";
 import type { ChargeReceipt, RegistryBinding, RegistryTerms } from "@zk-api-credits/protocol";
-import { gridChargeCheck, parsePublishedPricing, SdkError, TicketKeyring, verifyCharge, verifyFoldAnswer } from "@zk-api-credits/sdk";
+import { PriceTable, TOKENIZER_ENCODING } from "@zk-api-credits/metering";
+import { parsePublishedPricing, publishedPriceCheck, SdkError, TicketKeyring, verifyCharge, verifyFoldAnswer } from "@zk-api-credits/sdk";
 import type { InFlightFold, ProviderTerms } from "@zk-api-credits/sdk";
 
 const TERMS: RegistryTerms = { maxCost: 1_000n, policyPenalty: 500n, reserveBps: 1_000n };
@@ -91,21 +92,75 @@ describe("SDK charge checks", function () {
         expectCode(() => verifyCharge(receipt(3n, 10n, 0n, { signature: signer.signBase(provider.context, point) }), keys, provider), "INVALID_CHARGE");
     });
 
-    describe("# price grid", function () {
+    describe("# published prices", function () {
+        const unsigned = { R8: [0n, 1n] as [bigint, bigint], S: 0n };
+        const GRID_TERMS = { maxCost: 5n * 10n ** 16n, policyPenalty: 10n ** 17n };
+        const table = PriceTable.parse({ grid: "0.0001", models: { "test-model": { input: "10", output: "20" } } }, { decimals: 18, ...GRID_TERMS });
+        const view = table.view();
+        const request = (body: Record<string, unknown>) => ({ method: "POST", path: "/v1/chat/completions", headers: {}, body: Buffer.from(JSON.stringify(body)).toString("base64") });
+        const asked = request({ model: "test-model", max_tokens: 1_000, messages: [{ role: "user", content: "hello" }] });
+        const answer = (usage?: Record<string, number>) => ({
+            kind: "body" as const,
+            body: Buffer.from(JSON.stringify({ choices: [{ index: 0, message: { role: "assistant", content: "hi there" } }], ...(usage ? { usage } : {}) }))
+        });
+        async function disputed(check: ReturnType<typeof publishedPriceCheck>, cost: bigint, exchange: Parameters<ReturnType<typeof publishedPriceCheck>>[1]): Promise<string | undefined> {
+            try {
+                await check({ index: 1n, cost, penalty: 0n, signature: unsigned }, exchange);
+                return undefined;
+            } catch (error) {
+                expect(error).to.be.instanceOf(SdkError).with.property("code", "INVALID_CHARGE");
+                return (error as Error).message;
+            }
+        }
+
         it("Should dispute a charge off the published grid (a unique tiny amount tags a request)", async function () {
             const pricing = parsePublishedPricing({ version: 1, decimals: 18, grid: "100000000000000", maxCost: "50000000000000000" })!;
-            expect(pricing).to.deep.equal({ grid: 10n ** 14n, maxCost: 5n * 10n ** 16n });
-            const check = gridChargeCheck(pricing);
+            expect(pricing.grid).to.equal(10n ** 14n);
+            expect(pricing.table).to.equal(undefined);
+            const check = publishedPriceCheck(pricing);
             const exchange = { request: { method: "POST", path: "/v1/chat/completions", headers: {}, body: "" }, status: 200 };
-            await check({ index: 1n, cost: 3n * 10n ** 14n, penalty: 0n, signature: { R8: [0n, 1n], S: 0n } }, exchange);
-            let error: unknown;
-            try {
-                await check({ index: 2n, cost: 3n * 10n ** 14n + 7n, penalty: 0n, signature: { R8: [0n, 1n], S: 0n } }, exchange);
-            } catch (e) {
-                error = e;
-            }
-            expect(error).to.be.instanceOf(SdkError).with.property("code", "INVALID_CHARGE");
+            expect(await disputed(check, 3n * 10n ** 14n, exchange)).to.equal(undefined);
+            expect(await disputed(check, 3n * 10n ** 14n + 7n, exchange)).to.match(/off the published price grid/);
             expect(parsePublishedPricing({ maxCost: "5" })).to.equal(undefined);
+        });
+
+        it("Should rebuild the published table, and refuse one whose terms or tokenizer are not the registry's and the client's", function () {
+            const pricing = parsePublishedPricing(view, GRID_TERMS)!;
+            expect(pricing.table!.view()).to.deep.equal(view);
+            expect(parsePublishedPricing(view, { ...GRID_TERMS, maxCost: 6n * 10n ** 16n })!.tableError).to.match(/not the registry's/);
+            expect(parsePublishedPricing({ ...view, tokenizer: "cl100k_base" }, GRID_TERMS)!.tableError).to.match(/counts with "cl100k_base", not o200k_base/);
+            expect(view.tokenizer).to.equal(TOKENIZER_ENCODING);
+            expect(parsePublishedPricing({ ...view, models: [{ model: "m", inputPerMillion: "123", outputPerMillion: "0", maxOutputTokens: 10 }] }, GRID_TERMS)!.tableError).to.match(/not a multiple of the grid/);
+        });
+
+        it("Should recompute a charge from the usage the answer reports, and dispute one a grid step off either way", async function () {
+            const check = publishedPriceCheck(parsePublishedPricing(view, GRID_TERMS)!);
+            // 1,000 input tokens at 10 and 500 output at 20 per million: 0.02 tokens, 200 grid steps.
+            const exchange = { request: asked, status: 200, answer: answer({ prompt_tokens: 1_000, completion_tokens: 500, total_tokens: 1_500 }) };
+            const price = 2n * 10n ** 16n;
+            expect(await disputed(check, price, exchange)).to.equal(undefined);
+            expect(await disputed(check, price + 10n ** 14n, exchange)).to.match(/charged 20100000000000000, but the published prices give 20000000000000000 .*1000 input and 500 output tokens, as the answer reports them/);
+            expect(await disputed(check, price - 10n ** 14n, exchange)).to.match(/published prices give 20000000000000000/);
+        });
+
+        it("Should count with the published tokenizer what the answer does not report, and expect nothing for a failed answer", async function () {
+            const check = publishedPriceCheck(parsePublishedPricing(view, GRID_TERMS)!);
+            const unreported = { request: asked, status: 200, answer: answer() };
+            const message = await disputed(check, 0n, unreported);
+            expect(message).to.match(/counted where the answer reports none/);
+            const counted = BigInt(/give (\d+)/.exec(message!)![1]!);
+            expect(counted).to.be.greaterThan(0n);
+            expect(await disputed(check, counted, unreported)).to.equal(undefined);
+            expect(await disputed(check, 0n, { request: asked, status: 502, answer: answer({ prompt_tokens: 10, completion_tokens: 10 }) })).to.equal(undefined);
+            expect(await disputed(check, 10n ** 14n, { request: asked, status: 502, answer: answer() })).to.match(/give 0/);
+        });
+
+        it("Should dispute a charge for a model the published prices do not list, and leave other paths to the grid check", async function () {
+            const check = publishedPriceCheck(parsePublishedPricing(view, GRID_TERMS)!);
+            const other = request({ model: "unlisted", messages: [{ role: "user", content: "hello" }] });
+            expect(await disputed(check, 10n ** 14n, { request: other, status: 200, answer: answer({ prompt_tokens: 1, completion_tokens: 1 }) })).to.match(/do not list/);
+            const custom = { method: "POST", path: "/custom/paid", headers: {}, body: "" };
+            expect(await disputed(check, 10n ** 14n, { request: custom, status: 200, answer: answer() })).to.equal(undefined);
         });
     });
 

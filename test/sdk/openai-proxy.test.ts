@@ -70,6 +70,20 @@ describe("SDK local proxy with the stock openai and @anthropic-ai/sdk clients", 
         expect(seen.charged.slice(charged).map((e) => e.how)).to.deep.equal(["request"]);
     });
 
+    it("Should stream to an openai client that did not ask for usage without the usage chunk the gateway relays", async function () {
+        const charged = seen.charged.length;
+        const stream = await openai.chat.completions.create({ model: "echo", messages: [{ role: "user", content: "no usage asked" }], max_tokens: 16, stream: true });
+        let text = "";
+        for await (const chunk of stream) {
+            // The gateway relays its usage chunk (the SDK audits the charge against it); the SDK takes it out for this caller.
+            expect(chunk.choices).to.have.length.greaterThan(0);
+            expect(chunk.usage ?? undefined).to.equal(undefined);
+            text += chunk.choices[0]?.delta.content ?? "";
+        }
+        expect(text).to.not.equal("");
+        expect(seen.charged.slice(charged).map((e) => e.how)).to.deep.equal(["request"]);
+    });
+
     it("Should stream an Anthropic message to the @anthropic-ai/sdk client", async function () {
         const anthropic = new Anthropic({ apiKey: "sk-ant-the-app-key-stays-local", baseURL: proxy.url, maxRetries: 0 });
         const charged = seen.charged.length;
@@ -96,6 +110,13 @@ describe("SDK local proxy with the stock openai and @anthropic-ai/sdk clients", 
         for (const line of lines) expect(line).to.not.have.property("zkapi-charge");
         expect(lines.at(-1)!.done).to.equal(true);
         expect(seen.charged.slice(charged).map((e) => e.how)).to.deep.equal(["request"]);
+    });
+
+    it("Should have found every charge so far exactly the published price of what was answered (the charge audit)", async function () {
+        await client.settled();
+        expect(seen.charged.length).to.be.greaterThan(6);
+        expect(seen.disputes).to.deep.equal([]);
+        expect((await client.loadPricing())!.table).to.not.equal(undefined);
     });
 
     it("Should answer a request the deposit cannot pay with a JSON error, never a hang", async function () {

@@ -109,7 +109,7 @@ export function providerCommands(program: Command, lifecycle: { keepAlive: boole
         .option("--upstream <url>", "an OpenAI-compatible base URL to sell (vLLM, Ollama's /v1, llama.cpp, OpenRouter: e.g. http://127.0.0.1:8000/v1); key from ZKAPI_UPSTREAM_API_KEY")
         .option("--anthropic-upstream <url>", "Anthropic's API base URL (e.g. https://api.anthropic.com); key from ZKAPI_ANTHROPIC_API_KEY")
         .option("--ollama-upstream <url>", "an Ollama server for its native /api routes (e.g. http://127.0.0.1:11434)")
-        .option("--pricing <file>", "per-model prices (JSON, token units per million tokens; see docs/pricing.md); default: every model at 10 in / 20 out")
+        .option("--pricing <file>", "per-model prices (JSON, token units per million tokens; see README \"Providers\" and docs/http-api.md); default: every model at 10 in / 20 out")
         .option("--overflow <policy>", "a request whose max_tokens costs more than maxCost: cap it to fit, or refuse it", "cap")
         .option("--block <pattern...>", "policy: request bodies matching any of these regular expressions are violations")
         .option("--lease-ms <ms>", "how long a replica owns a ticket it serves without renewing (renewed every third of it)", "10000")

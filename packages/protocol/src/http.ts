@@ -395,3 +395,15 @@ export const GATEWAY_ERROR_CODES = [
 ] as const;
 
 export type GatewayErrorCode = (typeof GATEWAY_ERROR_CODES)[number];
+
+/** A refusal with an HTTP status and a stable reason code (never a 500 for bad input). */
+export class GatewayError extends Error {
+    constructor(
+        readonly status: number,
+        readonly code: GatewayErrorCode,
+        message: string
+    ) {
+        super(message);
+        this.name = "GatewayError";
+    }
+}

@@ -17,7 +17,7 @@ import { GatewayClient } from "./gateway-client";
 import type { RouteSpec } from "./gateway-client";
 import { PaidRequests } from "./paid-request";
 import type { ChargeCheck, ChargeEvent } from "./paid-request";
-import { gridChargeCheck, parsePublishedPricing } from "./pricing";
+import { parsePublishedPricing, publishedPriceCheck } from "./pricing";
 import type { PublishedPricing } from "./pricing";
 import { ProvingQueue } from "./proving-queue";
 import { DEFAULT_PAID_ROUTES, isPaidRoute } from "./routes";
@@ -118,6 +118,7 @@ export class ZkApiClient extends EventEmitter<ZkApiClientEvents> {
     private closed = false;
     private started = false;
     private pricing?: PublishedPricing;
+    private pricingRead?: Promise<PublishedPricing | undefined>;
 
     private constructor(private readonly options: ZkApiClientOptions) {
         super();
@@ -220,7 +221,9 @@ export class ZkApiClient extends EventEmitter<ZkApiClientEvents> {
             pollIntervalMs,
             windowTimeoutMs: options.windowTimeoutMs ?? 300_000,
             chargeCheck: async (charge, exchange) => {
-                if (this.pricing !== undefined) await gridChargeCheck(this.pricing)(charge, exchange);
+                // The first request may settle before start()'s background read of the prices: read them now.
+                const pricing = this.pricing ?? (await this.loadPricing().catch(() => undefined));
+                if (pricing !== undefined) await publishedPriceCheck(pricing)(charge, exchange);
                 await options.chargeCheck?.(charge, exchange);
             },
             onWait: wait,
@@ -343,15 +346,26 @@ export class ZkApiClient extends EventEmitter<ZkApiClientEvents> {
     }
 
     /**
-     * Reads the gateway's published price grid (GET /zkapi/v2/pricing); from then on every charge
-     * off the grid is reported as "charge-disputed" (done by start()). The grid first seen is kept.
+     * Reads the gateway's published prices (GET /zkapi/v2/pricing), once: from then on every
+     * charge off the grid, or (for a paid API route answered whole) other than the published
+     * price of the usage the client saw, is reported as "charge-disputed". start() reads them;
+     * the first charge does if start() has not yet. The table first read is kept: a gateway that
+     * changes its prices later is checked against the old ones. A gateway without prices (404)
+     * is not asked again; a failed read is retried at the next charge.
      */
-    async loadPricing(): Promise<PublishedPricing | undefined> {
-        if (this.pricing !== undefined) return this.pricing;
-        const response = await this.gateway.free(GATEWAY_PATHS.pricing);
-        if (!response.ok) return undefined;
-        this.pricing = parsePublishedPricing(await response.json());
-        return this.pricing;
+    loadPricing(): Promise<PublishedPricing | undefined> {
+        this.pricingRead ??= (async () => {
+            const response = await this.gateway.free(GATEWAY_PATHS.pricing);
+            if (!response.ok) return undefined;
+            const { maxCost, policyPenalty } = this.options.deployment.parameters;
+            this.pricing = parsePublishedPricing(await response.json(), { maxCost, policyPenalty });
+            return this.pricing;
+        })();
+        const read = this.pricingRead;
+        read.catch(() => {
+            if (this.pricingRead === read) this.pricingRead = undefined;
+        });
+        return read;
     }
 
     /** Resolves once `count` tickets (default: prepareAhead) are proved ahead, or the window allows no more. */

@@ -4,6 +4,8 @@ import { Mutex } from "./account-lock";
 import type { AccountBook } from "./account-book";
 import { key } from "./account-record";
 import type { AccountRecord, HeldCharge, PreparedTicket, StoredRequest, TicketOwner } from "./account-record";
+import { callerStreamMeter, readPaidCall } from "./charge-audit";
+import type { SeenAnswer } from "./charge-audit";
 import { verifyCharge } from "./charges";
 import type { ProviderTerms } from "./charges";
 import { SdkError } from "./errors";
@@ -29,12 +31,20 @@ export interface ChargeEvent {
     readonly how: "request" | "recovered" | "adopted" | "voided";
 }
 
+/** What a charge paid for, as the client saw it: the request, the answer's status and, when the client saw it whole, the answer. */
+export interface ChargedExchange {
+    readonly request: StoredRequest;
+    readonly status: number;
+    /** The answer's body, or what a completed stream said; undefined when it was not seen whole (a broken stream, a look-up). */
+    readonly answer?: SeenAnswer;
+}
+
 /**
  * An extra check of a charge against what the client saw (issue 11: prices, usage). It runs
  * after the protocol checks; if it throws, the charge is still kept (it is needed to fold: a
  * charge not held is declared at maxCost on withdrawal) and the client reports the dispute.
  */
-export type ChargeCheck = (charge: HeldCharge & { readonly index: bigint }, exchange: { readonly request: StoredRequest; readonly status: number }) => void | Promise<void>;
+export type ChargeCheck = (charge: HeldCharge & { readonly index: bigint }, exchange: ChargedExchange) => void | Promise<void>;
 
 export interface PaidRequestsOptions {
     readonly book: AccountBook;
@@ -285,7 +295,10 @@ export class PaidRequests {
             const chargeValue = response.headers.get(CHARGE_HEADER);
             const framing = streamFramingOf(response.headers.get("content-type"));
             if (chargeValue !== null) {
-                await this.settleFrom(keys, chargeValue, "request", request, response.status);
+                // A buffered answer is complete when its charge is: read it for the charge audit, hand the caller its copy.
+                const seen = this.options.chargeCheck === undefined ? undefined : await response.clone().arrayBuffer().catch(() => undefined);
+                const answer: SeenAnswer | undefined = seen === undefined ? undefined : { kind: "body", body: new Uint8Array(seen) };
+                await this.settleFrom(keys, chargeValue, "request", { request, status: response.status, answer });
                 return { kind: "response", response: withoutChargeHeader(response, adopt(response.body)), streaming: false };
             }
             if (framing !== undefined && response.ok && response.body !== null) {
@@ -372,7 +385,7 @@ export class PaidRequests {
                     break;
                 }
                 if (found.status === "pending") continue;
-                await this.settleReceipt(keys, verifyCharge(found.charge, keys, this.options.provider), "recovered", request, found.response?.status ?? 0);
+                await this.settleReceipt(keys, verifyCharge(found.charge, keys, this.options.provider), "recovered", { request, status: found.response?.status ?? 0 });
                 if (found.response !== undefined) return { kind: "response", response: storedResponse(found.response), streaming: false };
                 throw new SdkError("GATEWAY_UNREACHABLE", `the answer to ticket ${keys.index} was lost; its charge was recovered, the gateway kept no answer`);
             } catch (error) {
@@ -388,9 +401,15 @@ export class PaidRequests {
         throw new SdkError("GATEWAY_UNREACHABLE", `the request with ticket ${keys.index} could not be completed (the gateway did not answer)`);
     }
 
-    /** A streamed answer relayed as it arrives, the charge event taken out and settled when the stream ends. */
+    /**
+     * A streamed answer relayed as it arrives, the charge event taken out and settled when the
+     * stream ends. A paid API route's stream also goes through the caller's stream meter, which
+     * removes the usage chunk the caller did not ask for and says what the stream reported, for
+     * the charge audit.
+     */
     private streamed(keys: TicketKeys, request: StoredRequest, response: Response, framing: StreamFraming): Response {
         const filter = new ChargeEventFilter(framing);
+        const meter = callerStreamMeter(readPaidCall(request));
         const reader = response.body!.getReader();
         const index = keys.index;
         let ended = false;
@@ -415,15 +434,23 @@ export class PaidRequests {
                         return;
                     }
                     if (!chunk.done) {
-                        const out = filter.push(chunk.value);
+                        const relayed = filter.push(chunk.value);
+                        const out = meter === undefined || relayed.length === 0 ? relayed : meter.push(relayed);
                         if (out.length === 0) continue;
                         controller.enqueue(out);
                         return;
                     }
-                    const rest = filter.end();
+                    let rest = filter.end();
+                    let answer: SeenAnswer | undefined;
+                    if (meter !== undefined) {
+                        const last = meter.push(rest);
+                        const { tail, outcome } = meter.end();
+                        rest = Buffer.concat([last, tail]);
+                        answer = { kind: "stream", reading: outcome.reading };
+                    }
                     if (rest.length > 0) controller.enqueue(rest);
                     try {
-                        if (filter.charge !== undefined) await this.settleFrom(keys, filter.charge, "request", request, response.status);
+                        if (filter.charge !== undefined) await this.settleFrom(keys, filter.charge, "request", { request, status: response.status, answer });
                         else await this.awaitCharge(keys, "recovered");
                         controller.close();
                     } catch (error) {
@@ -485,23 +512,23 @@ export class PaidRequests {
         throw new SdkError("UNRESOLVED", `the gateway has no charge for ticket ${keys.index} yet`);
     }
 
-    private async settleFrom(keys: TicketKeys, value: string, how: ChargeEvent["how"], request: StoredRequest, status: number): Promise<void> {
+    private async settleFrom(keys: TicketKeys, value: string, how: ChargeEvent["how"], exchange: ChargedExchange): Promise<void> {
         let receipt;
         try {
             receipt = decodeCharge(value);
         } catch (error) {
             throw new SdkError("INVALID_CHARGE", `the charge of ticket ${keys.index} does not parse: ${String(error)}`);
         }
-        await this.settleReceipt(keys, verifyCharge(receipt, keys, this.options.provider), how, request, status);
+        await this.settleReceipt(keys, verifyCharge(receipt, keys, this.options.provider), how, exchange);
     }
 
-    private async settleReceipt(keys: TicketKeys, charge: HeldCharge, how: ChargeEvent["how"], request?: StoredRequest, status?: number): Promise<void> {
+    private async settleReceipt(keys: TicketKeys, charge: HeldCharge, how: ChargeEvent["how"], exchange?: ChargedExchange): Promise<void> {
         await this.options.book.settle(keys.index, charge, { nullifier: keys.nullifier, adopted: how === "adopted" });
         this.options.onCharged({ index: keys.index, cost: charge.cost, penalty: charge.penalty, how });
         this.afterCharge();
-        if (this.options.chargeCheck !== undefined && request !== undefined) {
+        if (this.options.chargeCheck !== undefined && exchange !== undefined) {
             try {
-                await this.options.chargeCheck({ ...charge, index: keys.index }, { request, status: status ?? 0 });
+                await this.options.chargeCheck({ ...charge, index: keys.index }, exchange);
             } catch (error) {
                 this.options.onDispute(keys.index, error);
             }

@@ -7,7 +7,7 @@ import { ICreditRegistry__factory, TestToken__factory } from "@zk-api-credits/co
 import type { ICreditRegistry } from "@zk-api-credits/contracts";
 import { Identity } from "@zk-api-credits/protocol";
 import { createGateway, EchoUpstream, PriceTable, SqliteNullifierStore, upstreamApi } from "@zk-api-credits/provider";
-import type { Gateway, GatewayOptions, NullifierStore } from "@zk-api-credits/provider";
+import type { Gateway, GatewayOptions, NullifierStore, PricingTerms } from "@zk-api-credits/provider";
 import { FileAccountStore, FileSyncCache, ZkApiClient } from "@zk-api-credits/sdk";
 import type { ChargeEvent, ProvingProgress, WaitNotice, ZkApiClientOptions } from "@zk-api-credits/sdk";
 import { devWallet, startDeployedStack } from "../../../scripts/lib/stack";
@@ -28,15 +28,23 @@ export interface SdkStack {
     stop(): Promise<void>;
 }
 
-export async function startSdkStack(options: { stack?: StackOptions; gateway?: Partial<GatewayOptions> } = {}): Promise<SdkStack> {
+export interface SdkStackOptions {
+    readonly stack?: StackOptions;
+    readonly gateway?: Partial<GatewayOptions>;
+    /** The API the gateway sells, built from the deployment's terms (default: the echo model at 10 in / 20 out). */
+    readonly api?: (terms: PricingTerms) => GatewayOptions["api"];
+}
+
+export async function startSdkStack(options: SdkStackOptions = {}): Promise<SdkStack> {
     const stack = await startDeployedStack(options.stack);
     const chain = new JsonRpcProvider(stack.node.url, undefined, { staticNetwork: true, pollingInterval: 100, cacheTimeout: -1 });
     const store = new SqliteNullifierStore(path.join(mkdtempSync(path.join(os.tmpdir(), "zkapi-sdk-gateway-")), "gateway.db"));
     const { maxCost, policyPenalty } = stack.deployment.parameters;
     // The local echo model behind every route, priced as a provider lists its models: unlisted ones are refused (404 NOT_FOUND, before the record).
-    const prices = PriceTable.parse({ models: { [MODEL]: { input: "10", output: "20" } } }, { decimals: 18, maxCost, policyPenalty });
+    const terms: PricingTerms = { decimals: 18, maxCost, policyPenalty };
+    const api = options.api?.(terms) ?? upstreamApi({ upstream: new EchoUpstream(), prices: PriceTable.parse({ models: { [MODEL]: { input: "10", output: "20" } } }, terms) });
     const gateway = await createGateway({
-        api: upstreamApi({ upstream: new EchoUpstream(), prices }),
+        api,
         deployment: stack.deployment,
         signingKey: stack.providerSigningKey,
         provider: chain,
@@ -140,10 +148,13 @@ export interface ClientRecord {
     readonly proving: ProvingProgress[];
     readonly waiting: WaitNotice[];
     readonly errors: unknown[];
+    /** Charges that failed the client's audit ("charge-disputed"). */
+    readonly disputes: { readonly index: bigint; readonly error: unknown }[];
 }
 
 export function recorder(client: ZkApiClient): ClientRecord {
-    const seen: ClientRecord = { charged: [], proving: [], waiting: [], errors: [] };
+    const seen: ClientRecord = { charged: [], proving: [], waiting: [], errors: [], disputes: [] };
+    client.on("charge-disputed", (dispute) => seen.disputes.push(dispute));
     client.on("charged", (event) => seen.charged.push(event));
     client.on("proving", (progress) => seen.proving.push(progress));
     client.on("waiting", (notice) => seen.waiting.push(notice));

@@ -1,8 +1,6 @@
 import { GatewayError } from "../errors";
-import { meterBody, StreamMeter } from "./meter";
-import type { OverflowPolicy, PriceTable } from "./price-table";
-import type { ApiRequest, ApiRoute, FreeApiRoute, PaidApiRoute } from "./route";
-import { API_ROUTES } from "./routes";
+import { API_ROUTES, meterBody, StreamMeter } from "@zk-api-credits/metering";
+import type { ApiRequest, ApiRoute, FreeApiRoute, OverflowPolicy, PaidApiRoute, PriceTable } from "@zk-api-credits/metering";
 import { UpstreamError } from "./upstreams/types";
 import type { Upstream, UpstreamReply } from "./upstreams/types";
 
@@ -111,15 +109,17 @@ function paidHandler(route: PaidApiRoute, options: UpstreamApiOptions): ApiPaidH
                     cost: () => (reply.status >= 400 ? 0n : price(meterBody(route, parsed, reply.body)))
                 };
             }
-            const meter = new StreamMeter(route, parsed);
+            // The gateway's client gets every event, the usage chunk it asked the upstream for
+            // included: the SDK meters the stream itself to check the charge, and removes that
+            // chunk for a caller that did not ask for it (docs/http-api.md, "Streaming").
+            const meter = new StreamMeter(route, { ...parsed, streamUsageRequested: true });
             return { status: reply.status, headers: reply.headers, stream: meteredStream(reply, meter), cost: () => price(meter.end().outcome.usage) };
         }
     };
 }
 
 /**
- * The upstream's chunks as the client gets them: each complete event as it arrives, the
- * usage chunk the client did not ask for removed. A broken upstream ends the stream (what was
+ * The upstream's chunks as the client gets them: each complete event as it arrives. A broken upstream ends the stream (what was
  * relayed is priced); a consumer that stops early releases the upstream.
  */
 async function* meteredStream(reply: Extract<UpstreamReply, { kind: "stream" }>, meter: StreamMeter): AsyncGenerator<Buffer> {

@@ -1,15 +1,8 @@
 /**
- * The provider's API surface (issue 11): the routes clients call, declared once; how to read
- * and cap each dialect's requests; upstreams that stream; metering of answers and streams;
- * prices on a grid and the worst-case check against `maxCost`.
+ * The provider's API surface (issue 11): upstreams that stream, and the routes sold from an
+ * upstream and a price table. How requests are read, metered and priced lives below the
+ * gateway and the SDK, in `@zk-api-credits/metering` (re-exported here).
  */
-export * from "./route";
-export * from "./routes";
-export * from "./usage";
-export * from "./tokenizer";
-export * from "./framing";
-export * from "./meter";
-export * from "./price-table";
+export * from "@zk-api-credits/metering";
 export * from "./upstreams";
 export * from "./gateway-api";
-export type { JsonObject, JsonValue } from "./json";

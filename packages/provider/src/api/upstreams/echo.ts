@@ -1,10 +1,7 @@
 import { createHash } from "node:crypto";
 import { GatewayError } from "../../errors";
-import { arrayAt, isJsonObject } from "../json";
-import type { JsonObject, JsonValue } from "../json";
-import type { ApiRequest, ApiRoute, PaidApiRoute } from "../route";
-import { countPromptTokens, countTokens } from "../tokenizer";
-import type { TokenUsage } from "../usage";
+import { arrayAt, countPromptTokens, countTokens, isJsonObject } from "@zk-api-credits/metering";
+import type { ApiRequest, ApiRoute, JsonObject, JsonValue, PaidApiRoute, TokenUsage } from "@zk-api-credits/metering";
 import type { Upstream, UpstreamReply } from "./types";
 
 /** The echo model's name in catalogues. */

@@ -1,4 +1,4 @@
-import type { ApiRoute, Dialect } from "../route";
+import type { ApiRoute, Dialect } from "@zk-api-credits/metering";
 import { UpstreamError } from "./types";
 import type { RelayedHeaders, RouteTimeouts, Upstream, UpstreamReply } from "./types";
 

@@ -1,4 +1,4 @@
-import type { ApiRoute } from "../route";
+import type { ApiRoute } from "@zk-api-credits/metering";
 import { UpstreamError } from "./types";
 import type { Upstream, UpstreamReply, UpstreamsByDialect } from "./types";
 

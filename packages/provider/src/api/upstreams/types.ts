@@ -1,4 +1,4 @@
-import type { ApiRoute, Dialect, RouteId, StreamFraming } from "../route";
+import type { ApiRoute, Dialect, RouteId, StreamFraming } from "@zk-api-credits/metering";
 
 /** Headers of an upstream answer the gateway may relay (content type only: nothing of the provider's account). */
 export type RelayedHeaders = Readonly<Record<string, string>>;

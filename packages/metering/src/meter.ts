@@ -34,17 +34,23 @@ export function resolveUsage(request: ApiRequest, reading: BodyReading): Metered
     return { inputTokens, outputTokens, source };
 }
 
-/** Usage of a non-streamed answer (the upstream's `usage`, or counted). */
-export function meterBody(route: PaidApiRoute, request: ApiRequest, body: Uint8Array): MeteredUsage {
+/** What a non-streamed answer says: its usage and generated text (a body that is not JSON is all generated text). */
+export function readAnswerBody(route: PaidApiRoute, body: Uint8Array): BodyReading {
     const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8");
     const json = tryParseJson(text);
-    const reading: BodyReading = json === undefined ? { usage: {}, usageFinal: false, outputText: text } : route.readBody(json);
-    return resolveUsage(request, reading);
+    return json === undefined ? { usage: {}, usageFinal: false, outputText: text } : route.readBody(json);
+}
+
+/** Usage of a non-streamed answer (the upstream's `usage`, or counted). */
+export function meterBody(route: PaidApiRoute, request: ApiRequest, body: Uint8Array): MeteredUsage {
+    return resolveUsage(request, readAnswerBody(route, body));
 }
 
 /** How a relayed stream ended, and what it is charged for. */
 export interface StreamOutcome {
     readonly usage: MeteredUsage;
+    /** What the relayed events said (usage reported, generated text): {@link resolveUsage} of it is `usage`. */
+    readonly reading: BodyReading;
     /** The dialect's last event arrived (otherwise the stream broke or was cut). */
     readonly completed: boolean;
     /** The upstream reported an error inside the stream. */
@@ -86,8 +92,10 @@ export class StreamMeter {
         if (this.outcome !== undefined) return { tail: Buffer.alloc(0), outcome: this.outcome };
         const tail = this.relay(this.splitter.push(this.decoder.decode()).concat(this.splitter.end()));
         const reader = this.reader;
+        const reading: BodyReading = { usage: reader.usage, usageFinal: reader.usageFinal, outputText: reader.outputText };
         this.outcome = {
-            usage: resolveUsage(this.request, { usage: reader.usage, usageFinal: reader.usageFinal, outputText: reader.outputText }),
+            usage: resolveUsage(this.request, reading),
+            reading,
             completed: reader.completed,
             failed: reader.failed,
             relayedEvents: this.relayed

@@ -1,4 +1,4 @@
-import { GatewayError } from "../errors";
+import { GatewayError } from "@zk-api-credits/protocol";
 
 /** A JSON value as `JSON.parse` returns it. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;

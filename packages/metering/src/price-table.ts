@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { formatUnits, parseUnits } from "ethers";
 import { isJsonObject } from "./json";
+import type { JsonObject, JsonValue } from "./json";
 import { paidRoute } from "./routes";
 import type { ApiRequest } from "./route";
 import { countPromptTokens, promptTokenUpperBound, TOKENIZER_ENCODING } from "./tokenizer";
@@ -13,13 +14,14 @@ import type { TokenUsage } from "./usage";
  * from the `spent` a withdrawal reveals, which requests were one user's. So every price and
  * `maxCost` sit on a coarse **grid** (at most {@link MAX_GRID_STEPS} steps up to `maxCost`),
  * every charge is rounded **up** to a grid step by one published formula
- * ({@link tokenCost}); the client refuses any charge off the grid (it does not yet recompute
- * the charge from the usage it saw: docs/protocol.md, privacy limits).
+ * ({@link tokenCost}). The client rebuilds this table from the published document
+ * ({@link PriceTable.fromView}) and recomputes every charge from the usage it saw with the same
+ * code (the SDK's charge audit), refusing anything else.
  *
  * What remains: (1) the usage itself comes from the upstream the provider runs, so a provider
- * may shade a request's reported tokens; the grid makes small shadings invisible (a charge
- * moves only when the price crosses a step), but a provider that shades by whole steps keeps a
- * few bits per request; (2) the price table is published over HTTP, not on-chain: a provider
+ * may shade the tokens an answer reports; the grid makes small shadings invisible (a charge
+ * moves only when the price crosses a step), and a shading that moves the charge shows in the
+ * answer the user holds; (2) the price table is published over HTTP, not on-chain: a provider
  * could show different tables to different clients, so a client must keep the table it first saw and
  * refuse a change mid-account (binding a hash of the table into the registry terms would
  * close this); (3) a request's charge still depends on its size, so very unusual sizes remain
@@ -221,6 +223,45 @@ export class PriceTable {
         const fallback = json.default === undefined || json.default === null ? undefined : price(json.default, "default");
         if (models.size === 0 && fallback === undefined) throw new PriceTableError("the table prices no model: give models or a default");
         return new PriceTable(terms, grid, models, fallback);
+    }
+
+    /**
+     * The table a gateway publishes (`GET /zkapi/v2/pricing`, {@link PriceTable.view}), checked
+     * as a client must before it recomputes charges with it: amounts in base units on the
+     * grid, `maxCost` and `policyPenalty` equal to the registry's (the chain is the authority,
+     * not the gateway), and the tokenizer this package counts with.
+     */
+    static fromView(json: unknown, registry: Pick<PricingTerms, "maxCost" | "policyPenalty">): PriceTable {
+        if (!isJsonObject(json)) throw new PriceTableError("the pricing document must be a JSON object");
+        if (json.version !== 1) throw new PriceTableError(`pricing document version ${JSON.stringify(json.version)} is not 1`);
+        const units = (value: unknown, what: string): bigint => {
+            if (typeof value !== "string" || !/^[0-9]{1,40}$/.test(value)) throw new PriceTableError(`${what} must be a decimal string of base units`);
+            return BigInt(value);
+        };
+        const decimals = json.decimals;
+        if (typeof decimals !== "number" || !Number.isInteger(decimals) || decimals < 0 || decimals > 36) throw new PriceTableError("decimals is not a token's decimals");
+        const maxCost = units(json.maxCost, "maxCost");
+        const policyPenalty = units(json.policyPenalty, "policyPenalty");
+        if (maxCost !== registry.maxCost || policyPenalty !== registry.policyPenalty) {
+            throw new PriceTableError(`the published maxCost ${maxCost} and policyPenalty ${policyPenalty} are not the registry's (${registry.maxCost}, ${registry.policyPenalty})`);
+        }
+        if (json.tokenizer !== TOKENIZER_ENCODING) throw new PriceTableError(`the gateway counts with ${JSON.stringify(json.tokenizer)}, not ${TOKENIZER_ENCODING}`);
+        const asFile = (value: JsonValue, what: string): JsonObject => {
+            if (!isJsonObject(value)) throw new PriceTableError(`${what} must be an object with input and output prices`);
+            const input = formatUnits(units(value.inputPerMillion, `${what}.inputPerMillion`), decimals);
+            const output = formatUnits(units(value.outputPerMillion, `${what}.outputPerMillion`), decimals);
+            return { input, output, maxOutputTokens: value.maxOutputTokens };
+        };
+        if (!Array.isArray(json.models)) throw new PriceTableError("models must be a list");
+        const models: JsonObject = {};
+        for (const [i, entry] of json.models.entries()) {
+            if (!isJsonObject(entry) || typeof entry.model !== "string") throw new PriceTableError(`models[${i}] must name its model`);
+            if (Object.prototype.hasOwnProperty.call(models, entry.model)) throw new PriceTableError(`models lists ${entry.model} twice`);
+            models[entry.model] = asFile(entry, `models[${i}]`);
+        }
+        const file: JsonObject = { decimals, grid: formatUnits(units(json.grid, "grid"), decimals), models };
+        if (json.default !== null && json.default !== undefined) file.default = asFile(json.default, "default");
+        return PriceTable.parse(file, { decimals, maxCost, policyPenalty });
     }
 
     /** A table pricing every model alike (the demo's default when no file is given). */
