@@ -341,6 +341,23 @@ describe("Gateway under abuse", function () {
             expect(verifier.stats.proofs).to.equal(before.proofs);
         });
 
+        it("Should check request signatures on the Spend pool's worker: a bad one is refused with 400 before its proof costs a pairing", async function () {
+            const client = "127.0.0.5";
+            const before = { proofs: verifier.stats.proofs, pairings: verifier.stats.pairingChecks, tasks: verifier.taskStats };
+            const bad = await sendJunk(client, true);
+            expect(bad.status).to.equal(400);
+            expect(bad.code).to.equal("INVALID_REQUEST_SIGNATURE");
+            expect(verifier.taskStats.signatureChecks - before.tasks.signatureChecks, "checked on the worker").to.equal(1);
+            expect(verifier.taskStats.invalidSignatures - before.tasks.invalidSignatures).to.equal(1);
+            expect(verifier.stats.proofs, "its proof was never verified").to.equal(before.proofs);
+            expect(verifier.stats.pairingChecks).to.equal(before.pairings);
+            // The same junk with a good signature reaches the proof check, on the same worker round trip.
+            const junk = await sendJunk(client);
+            expect(junk.code).to.equal("INVALID_PROOF");
+            expect(verifier.taskStats.signatureChecks - before.tasks.signatureChecks).to.equal(2);
+            expect(verifier.stats.proofs - before.proofs).to.equal(1);
+        });
+
         it("Should verify a suspect client's proofs on their own, so that they never spoil a batch of others' proofs", async function () {
             const suspect = "127.0.0.4";
             const ticket = await alice.prove(3n);

@@ -3,10 +3,22 @@ import { randomBytes } from "node:crypto";
 import { getCurveFromName } from "ffjavascript";
 import type { Bn128Engine } from "ffjavascript";
 import { groth16 } from "snarkjs";
-import { flattenSpendSignals, packProof, randomFieldElement, SNARK_SCALAR_FIELD, spendInputs, spendPublicSignals, unpackProof } from "@zk-api-credits/protocol";
+import {
+    chargePoint,
+    EdDSAPoseidonSigner,
+    flattenSpendSignals,
+    packProof,
+    randomFieldElement,
+    SNARK_SCALAR_FIELD,
+    spendInputs,
+    spendPublicSignals,
+    unpackProof,
+    verifyBaseSignature,
+    verifyChargeSignature
+} from "@zk-api-credits/protocol";
 import type { ProofWithSignals, VerificationKey } from "@zk-api-credits/protocol";
-import { BatchProofVerifier, Groth16BatchVerifier, VerificationPool, verifyBatch } from "@zk-api-credits/provider";
-import type { BatchVerifierStats, Groth16BatchItem } from "@zk-api-credits/provider";
+import { BatchProofVerifier, Groth16BatchVerifier, InThreadProviderSigner, InThreadTicketChecker, VerificationPool, verifyBatch } from "@zk-api-credits/provider";
+import type { BatchVerifierStats, ChargeToSign, Groth16BatchItem, RequestSignatureCheck, TicketCheck } from "@zk-api-credits/provider";
 import { prover } from "../helpers/provers";
 import { signedHistory, spendWitness, testAccount, TestProvider } from "../helpers/scenario";
 
@@ -589,6 +601,107 @@ describe("Batch Groth16 verifier", function () {
                 const slots = (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots;
                 await slots[0]!.worker.terminate();
                 expect(await Promise.all(pending)).to.deep.equal(valid.map(() => true));
+            } finally {
+                await pool.close();
+            }
+        });
+
+        /** A request signature by a fresh one-time key: of `message`, or (bad) of another message. */
+        const requestSignature = (message: bigint, bad = false): RequestSignatureCheck => {
+            const key = new EdDSAPoseidonSigner(randomBytes(32));
+            return { message, signature: key.signMessage(bad ? message + 1n : message), publicKey: key.publicKey };
+        };
+
+        it("Should check request signatures on the worker first: a bad one is refused without verifying its proof", async function () {
+            const pool = new VerificationPool(vkey, { threads: 1 });
+            const reference = new BatchProofVerifier(vkey);
+            try {
+                await pool.ready();
+                const items = valid.map(clone);
+                items[5]!.publicSignals[6] = (items[5]!.publicSignals[6]! + 1n) % R; // a bad proof with a good signature
+                const badSignatures = [2, 9, 14];
+                const checks: TicketCheck[] = items.map((item, i) => ({ ...item, requestSignature: requestSignature(randomFieldElement(), badSignatures.includes(i)) }));
+                const verdicts = await Promise.all(checks.map((check) => pool.checkTicket(check)));
+                const expected = items.map((_, i) => (badSignatures.includes(i) ? "invalid-signature" : i === 5 ? "invalid-proof" : "valid"));
+                expect(verdicts).to.deep.equal(expected);
+                // The in-thread checker around any ProofVerifier gives the same verdicts.
+                const inThread = new InThreadTicketChecker(reference);
+                expect(await Promise.all(checks.map((check) => inThread.checkTicket(check)))).to.deep.equal(expected);
+                // The three bad signatures cost no pairing: their proofs never reached the engine.
+                expect(pool.stats.proofs).to.equal(16 - badSignatures.length);
+                expect(pool.stats.invalid).to.equal(1);
+                expect(pool.taskStats).to.deep.equal({ signatureChecks: 16, invalidSignatures: 3, signatures: 0 });
+                // A bad signature on a valid proof, alone in its batch: no batch at all reaches the engine.
+                const { batches, pairingChecks } = pool.stats;
+                expect(await pool.checkTicket({ ...valid[0]!, requestSignature: requestSignature(7n, true) })).to.equal("invalid-signature");
+                expect(pool.stats.batches).to.equal(batches);
+                expect(pool.stats.pairingChecks).to.equal(pairingChecks);
+            } finally {
+                await pool.close();
+                await reference.close();
+            }
+        });
+
+        it("Should sign charges and bases on the workers exactly as in-thread, and they verify", async function () {
+            const signingKey = `0x${randomBytes(32).toString("hex")}`;
+            const pool = new VerificationPool(vkey, { threads: 2, signingKey });
+            try {
+                await pool.ready();
+                const keyless = new VerificationPool(vkey, { threads: 1 });
+                expect(keyless.providerSigner(), "no key, no signer").to.equal(undefined);
+                await keyless.close();
+                const onWorkers = pool.providerSigner()!;
+                const inThread = new InThreadProviderSigner(signingKey);
+                expect(onWorkers.publicKey).to.deep.equal(inThread.publicKey);
+                const context = randomFieldElement();
+                const commitments = [0, 1, 2, 3].map(() => new EdDSAPoseidonSigner(randomBytes(32)).publicKey);
+                const charges: ChargeToSign[] = commitments.flatMap((ticketCommitment, i) => [
+                    { context, ticketCommitment, cost: 0n, penalty: 0n },
+                    { context, ticketCommitment, cost: 1234n + BigInt(i), penalty: i === 2 ? 5000n : 0n }
+                ]);
+                // Concurrent signs, spread over both workers and batched with each other.
+                const signed = await Promise.all(charges.map((charge) => onWorkers.signCharge(charge)));
+                for (const [i, charge] of charges.entries()) {
+                    const reference = await inThread.signCharge(charge);
+                    expect(signed[i], `charge ${i}`).to.deep.equal(reference);
+                    expect(signed[i]!.charge).to.deep.equal(chargePoint(charge.ticketCommitment, charge.cost, charge.penalty));
+                    expect(verifyChargeSignature(context, signed[i]!.charge, signed[i]!.signature, inThread.publicKey), `charge ${i} verifies`).to.equal(true);
+                }
+                for (const base of commitments) {
+                    const signature = await onWorkers.signBase({ context, base });
+                    expect(signature).to.deep.equal(await inThread.signBase({ context, base }));
+                    expect(verifyBaseSignature(context, base, signature, inThread.publicKey)).to.equal(true);
+                }
+                expect(pool.taskStats.signatures).to.equal(charges.length + commitments.length);
+                // A charge the worker cannot compute (not a curve point) is refused, and the pool goes on.
+                await onWorkers.signCharge({ context, ticketCommitment: [1n, 2n], cost: 1n, penalty: 0n }).then(
+                    () => expect.fail("a charge of a point off the curve must be refused"),
+                    (error: Error) => expect(error.message).to.match(/signing failed/)
+                );
+                expect(await onWorkers.signCharge(charges[1]!)).to.deep.equal(signed[1]);
+            } finally {
+                await pool.close();
+            }
+        });
+
+        it("Should retry the signs and ticket checks of a worker that died on another worker", async function () {
+            const signingKey = `0x${randomBytes(32).toString("hex")}`;
+            const pool = new VerificationPool(vkey, { threads: 1, signingKey });
+            try {
+                await pool.ready();
+                const signer = pool.providerSigner()!;
+                const context = randomFieldElement();
+                const charges: ChargeToSign[] = Array.from({ length: 24 }, (_, i) => ({ context, ticketCommitment: new EdDSAPoseidonSigner(randomBytes(32)).publicKey, cost: BigInt(i), penalty: 0n }));
+                const first = pool.checkTicket({ ...valid[0]!, requestSignature: requestSignature(randomFieldElement()) });
+                const signs = charges.map((charge) => signer.signCharge(charge));
+                const checks = valid.slice(1, 6).map((item, i) => pool.checkTicket({ ...item, requestSignature: requestSignature(randomFieldElement(), i === 3) }));
+                // The first check's answer sends the rest (signs and checks) as the next batch; the worker dies with it in flight.
+                expect(await first).to.equal("valid");
+                const slots = (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots;
+                await slots[0]!.worker.terminate();
+                expect(await Promise.all(checks)).to.deep.equal(["valid", "valid", "valid", "invalid-signature", "valid"]);
+                const inThread = new InThreadProviderSigner(signingKey);
+                expect(await Promise.all(signs)).to.deep.equal(await Promise.all(charges.map((charge) => inThread.signCharge(charge))));
             } finally {
                 await pool.close();
             }

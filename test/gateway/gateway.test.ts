@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
 import { ICreditRegistry__factory } from "@zk-api-credits/contracts";
 import type { ICreditRegistry } from "@zk-api-credits/contracts";
-import { EdDSAPoseidonSigner, TICKET_WINDOW } from "@zk-api-credits/protocol";
+import { chargePoint, EdDSAPoseidonSigner, TICKET_WINDOW, verifyChargeSignature } from "@zk-api-credits/protocol";
 import { blockPatterns, createGateway, PostgresNullifierStore, SqliteNullifierStore } from "@zk-api-credits/provider";
 import type { Gateway, NullifierStore } from "@zk-api-credits/provider";
 import { startPostgres } from "../../scripts/lib/postgres";
@@ -78,11 +78,19 @@ for (const storeKind of ["sqlite", "postgres"] as const) {
         });
 
         describe("# paid requests", function () {
-            it("Should serve W tickets of one account at once, each with its own signed charge", async function () {
+            it("Should serve W tickets of one account at once, each with its own charge, signed on a worker exactly as in-thread", async function () {
+                const { context, providerKey } = stack.deployment.parameters;
+                const inThread = new EdDSAPoseidonSigner(stack.providerSigningKey);
                 const tickets = await Promise.all(Array.from({ length: TICKET_WINDOW }, (_, i) => alice.prove(BigInt(i))));
                 const answers = await Promise.all(tickets.map((ticket, i) => alice.send(ticket, "/v1/chat/completions", chat(`parallel ${i}`))));
                 for (const [i, answer] of answers.entries()) {
                     expect(answer.status, answer.body).to.equal(200);
+                    // The default gateway signs on its verification workers: EdDSA-Poseidon is deterministic,
+                    // so each signature is the one the key gives in-thread, and it verifies.
+                    const charge = answer.charge!;
+                    expect(charge.charge).to.deep.equal(chargePoint(tickets[i]!.ticketCommitment, charge.cost, charge.penalty));
+                    expect(charge.signature).to.deep.equal(inThread.signCharge(context, charge.charge));
+                    expect(verifyChargeSignature(context, charge.charge, charge.signature, providerKey)).to.equal(true);
                     expect(answer.charge!.cost).to.be.greaterThan(0n);
                     expect(answer.charge!.cost).to.be.at.most(stack.deployment.parameters.maxCost);
                     expect(answer.charge!.penalty).to.equal(0n);

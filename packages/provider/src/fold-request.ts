@@ -1,5 +1,4 @@
 import {
-    EdDSAPoseidonSigner,
     EnvelopeError,
     foldAnswerBody,
     parseFoldRequest,
@@ -11,6 +10,8 @@ import { GatewayError } from "./errors";
 import type { GatewayMetrics } from "./metrics";
 import type { GatewayReply, ProofAdmission } from "./paid-request";
 import { errorReply } from "./paid-request";
+import { InThreadProviderSigner } from "./provider-signer";
+import type { ProviderSigner } from "./provider-signer";
 import type { NullifierStore } from "./store/types";
 import { foldSignals } from "./ticket-verifier";
 import type { ProofVerifier } from "./ticket-verifier";
@@ -18,6 +19,8 @@ import type { ProofVerifier } from "./ticket-verifier";
 export interface FoldHandlerOptions {
     readonly deployment: RegistryDeployment;
     readonly signingKey: string | Uint8Array;
+    /** Signs new bases with that key (default: on the event loop). */
+    readonly signer?: ProviderSigner;
     readonly store: NullifierStore;
     /** Verifies Fold proofs (the fold-2 verification key). */
     readonly verifier: ProofVerifier;
@@ -42,11 +45,11 @@ function signatureFromJson(text: string): Signature {
  * withdrawal disclosed is closed.
  */
 export class FoldHandler {
-    private readonly signer: EdDSAPoseidonSigner;
+    private readonly signer: ProviderSigner;
     private readonly now: () => number;
 
     constructor(private readonly options: FoldHandlerOptions) {
-        this.signer = new EdDSAPoseidonSigner(options.signingKey);
+        this.signer = options.signer ?? new InThreadProviderSigner(options.signingKey);
         this.now = options.now ?? Date.now;
     }
 
@@ -83,7 +86,7 @@ export class FoldHandler {
             throw new GatewayError(403, "INVALID_PROOF", "the Fold proof does not verify");
         }
 
-        const signature = this.signer.signBase(context, fold.newBase);
+        const signature = await this.signer.signBase({ context, base: fold.newBase });
         const result = await this.options.store.recordFold(
             {
                 foldNullifier: hex(fold.foldNullifier),

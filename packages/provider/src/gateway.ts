@@ -32,6 +32,9 @@ import type { ProofVerifier } from "./ticket-verifier";
 import { defaultApi } from "./default-api";
 import { ClientAdmission } from "./admission";
 import { VerificationPool } from "./verification/pool";
+import { InThreadProviderSigner } from "./provider-signer";
+import type { ProviderSigner } from "./provider-signer";
+import { ticketCheckerFor } from "./ticket-checker";
 
 /** A free route (no ticket): models lists, pricing. */
 export interface FreeRoute {
@@ -68,7 +71,11 @@ export interface GatewayOptions {
     readonly admission?: ProofAdmission | false;
     /** Threads of the default Spend verifier (default: one per CPU but one, at most 4); 0 verifies on the event loop. */
     readonly verificationThreads?: number;
-    /** Spend proof verifier; defaults to a pool of verification threads (concurrent tickets checked together). */
+    /**
+     * Spend proof verifier; defaults to a pool of verification threads (concurrent tickets checked
+     * together). A VerificationPool also checks each ticket's request signature on its workers;
+     * any other verifier has it checked on the event loop.
+     */
     readonly verifier?: ProofVerifier;
     /** Fold proof verifier; defaults to one verification thread for the fold-2 key. */
     readonly foldVerifier?: ProofVerifier;
@@ -147,17 +154,22 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     roots.start();
     const windowMs = options.batchWindowMs ?? 2;
     const threads = options.verificationThreads;
+    // The default pools hold the signing key (it stays in this process): their workers sign charges and bases.
     const defaultVerifier = (key: string, poolThreads: number | undefined): BatchProofVerifier | VerificationPool =>
-        threads === 0 ? new BatchProofVerifier(key, { windowMs }) : new VerificationPool(key, { threads: poolThreads });
+        threads === 0 ? new BatchProofVerifier(key, { windowMs }) : new VerificationPool(key, { threads: poolThreads, signingKey: options.signingKey });
     const spendVerifier = options.verifier === undefined ? defaultVerifier(circuitArtifacts("spend-32").verificationKey, threads) : undefined;
     const foldVerifier = options.foldVerifier === undefined ? defaultVerifier(circuitArtifacts("fold-2").verificationKey, 1) : undefined;
     await Promise.all([spendVerifier?.ready(), foldVerifier?.ready()]);
     const admission = options.admission === false ? undefined : (options.admission ?? new ClientAdmission());
+    // Signing goes to the Fold pool's worker first: it is idle while the Spend pool verifies tickets.
+    const poolSigner = (verifier: BatchProofVerifier | VerificationPool | undefined): ProviderSigner | undefined => (verifier instanceof VerificationPool ? verifier.providerSigner() : undefined);
+    const signer = poolSigner(foldVerifier) ?? poolSigner(spendVerifier) ?? new InThreadProviderSigner(options.signingKey);
     const handler = new PaidRequestHandler({
         deployment,
         signingKey: options.signingKey,
+        signer,
         store: options.store,
-        verifier: options.verifier ?? spendVerifier!,
+        tickets: ticketCheckerFor(options.verifier ?? spendVerifier!),
         roots,
         policy: options.policy ?? allowEverything,
         metrics,
@@ -165,7 +177,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         leaseMs: options.leaseMs,
         now: options.now
     });
-    const folds = new FoldHandler({ deployment, signingKey: options.signingKey, store: options.store, verifier: options.foldVerifier ?? foldVerifier!, metrics, admission, now: options.now });
+    const folds = new FoldHandler({ deployment, signingKey: options.signingKey, signer, store: options.store, verifier: options.foldVerifier ?? foldVerifier!, metrics, admission, now: options.now });
     const lookups = new TicketLookup({ deployment, store: options.store, metrics, admission });
     const bodyLimit = options.bodyLimit ?? 1 << 20;
     // No request logging: URLs, nullifiers and client addresses are never written down.

@@ -4,6 +4,8 @@ export { SqliteNullifierStore } from "./store/sqlite";
 export { PostgresNullifierStore } from "./store/postgres";
 export * from "./policy";
 export * from "./ticket-verifier";
+export * from "./ticket-checker";
+export * from "./provider-signer";
 export * from "./roots";
 export * from "./metrics";
 export * from "./paid-request";

@@ -3,17 +3,14 @@ import { keccak256 } from "ethers";
 import {
     CHARGE_EVENT,
     CHARGE_HEADER,
-    chargePoint,
     decodeTicket,
-    EdDSAPoseidonSigner,
     encodeCharge,
     EnvelopeError,
     ephemeralKeyBinding,
     ERROR_CODE_HEADER,
     GATEWAY_PATHS,
     recoverSecret,
-    requestHash,
-    verifySignature
+    requestHash
 } from "@zk-api-credits/protocol";
 import type { ChargeReceipt, RegistryDeployment, TicketEnvelope } from "@zk-api-credits/protocol";
 import { GatewayError } from "./errors";
@@ -21,8 +18,10 @@ import type { GatewayMetrics } from "./metrics";
 import type { PolicyCheck } from "./policy";
 import type { EpochRoots } from "./roots";
 import type { NullifierStore, StoredResponse, TicketRecord } from "./store/types";
+import { InThreadProviderSigner } from "./provider-signer";
+import type { ProviderSigner } from "./provider-signer";
+import type { TicketChecker } from "./ticket-checker";
 import { spendSignals } from "./ticket-verifier";
-import type { ProofVerifier } from "./ticket-verifier";
 
 /** A request as the gateway received it. */
 export interface IncomingRequest {
@@ -79,8 +78,11 @@ export interface PaidRequestOptions {
     readonly deployment: RegistryDeployment;
     /** The provider's EdDSA signing key (its public key is the registry's providerKey). */
     readonly signingKey: string | Uint8Array;
+    /** Signs charges with that key (default: on the event loop; the gateway's default: on a verification pool's workers). */
+    readonly signer?: ProviderSigner;
     readonly store: NullifierStore;
-    readonly verifier: ProofVerifier;
+    /** Checks each ticket's request signature and Spend proof (ticketCheckerFor(anyProofVerifier) checks the signature in-thread). */
+    readonly tickets: TicketChecker;
     readonly roots: EpochRoots;
     readonly policy: PolicyCheck;
     readonly metrics: GatewayMetrics;
@@ -128,7 +130,8 @@ export function chargeEvent(charge: string, contentType = "text/event-stream"): 
 
 /**
  * The paid-request pipeline (docs/protocol.md, "A request"; docs/http-api.md): check the
- * ticket cheapest first (shape, context, request key and signature, epoch root, proof),
+ * ticket cheapest first (shape, context, request key, epoch root, then request signature and
+ * proof together, on a verification worker by default),
  * record its nullifier atomically, serve (relaying a stream as it comes), price, sign the
  * charge, store it (the first stored charge of a ticket wins, across replicas), answer with
  * it. The same request again is answered from the store; the same ticket with another
@@ -136,13 +139,13 @@ export function chargeEvent(charge: string, contentType = "text/event-stream"): 
  */
 export class PaidRequestHandler {
     private readonly now: () => number;
-    private readonly signer: EdDSAPoseidonSigner;
+    private readonly signer: ProviderSigner;
     private readonly leaseMs: number;
     private readonly replicaId: string;
 
     constructor(private readonly options: PaidRequestOptions) {
         this.now = options.now ?? Date.now;
-        this.signer = new EdDSAPoseidonSigner(options.signingKey);
+        this.signer = options.signer ?? new InThreadProviderSigner(options.signingKey);
         this.leaseMs = options.leaseMs ?? 10_000;
         this.replicaId = options.replicaId ?? randomBytes(8).toString("hex");
         const [x, y] = options.deployment.parameters.providerKey;
@@ -176,7 +179,7 @@ export class PaidRequestHandler {
         }
     }
 
-    /** Every check that needs no store: shape, context, request key, signature, root, proof. */
+    /** Every check that needs no store: shape, context, request key, root, signature, proof. */
     private async checkTicket(request: IncomingRequest): Promise<{ ticket: TicketEnvelope; hash: bigint }> {
         if (request.ticketHeader === undefined || request.ticketHeader.length === 0) {
             throw new GatewayError(402, "MISSING_TICKET", "this endpoint is paid: send a ticket in the zkapi-ticket header");
@@ -203,18 +206,24 @@ export class PaidRequestHandler {
             admission?.failed(client);
             throw new GatewayError(400, "REQUEST_BINDING_MISMATCH", "x is not the hash of the ticket's ephemeral key");
         }
-        const hash = requestHash(request.method, request.path, request.body);
-        if (!verifySignature(hash, ticket.requestSignature, ticket.ephemeralKey)) {
-            admission?.failed(client);
-            throw new GatewayError(400, "INVALID_REQUEST_SIGNATURE", "the ephemeral key did not sign this request");
-        }
+        // The root first: the request signature and the proof are then checked together, on a worker.
         if (!(await this.options.roots.accepts(ticket.root))) {
             throw new GatewayError(422, "UNKNOWN_ROOT", "the ticket's root is not the current or previous epoch root: prove the same ticket again");
         }
+        const hash = requestHash(request.method, request.path, request.body);
         const verifyStarted = this.now();
-        const valid = await this.options.verifier.verify(ticket.proof, spendSignals(ticket), { alone: admission?.suspect?.(client) === true });
+        const verdict = await this.options.tickets.checkTicket({
+            requestSignature: { message: hash, signature: ticket.requestSignature, publicKey: ticket.ephemeralKey },
+            proof: ticket.proof,
+            publicSignals: spendSignals(ticket),
+            alone: admission?.suspect?.(client) === true
+        });
         this.options.metrics.verification.observe((this.now() - verifyStarted) / 1000);
-        if (!valid) {
+        if (verdict === "invalid-signature") {
+            admission?.failed(client);
+            throw new GatewayError(400, "INVALID_REQUEST_SIGNATURE", "the ephemeral key did not sign this request");
+        }
+        if (verdict !== "valid") {
             admission?.failed(client);
             throw new GatewayError(403, "INVALID_PROOF", "the Spend proof does not verify");
         }
@@ -257,7 +266,7 @@ export class PaidRequestHandler {
             }
             throw new GatewayError(409, "TICKET_IN_PROGRESS", "this ticket is being served: look it up shortly");
         }
-        const charge = encodeCharge(this.sign(ticket, 0n, 0n));
+        const charge = encodeCharge(await this.sign(ticket, 0n, 0n));
         const stored = await this.options.store.complete(hex(ticket.nullifier), charge, undefined, this.now());
         this.options.metrics.voided.inc();
         return { status: 200, headers: { "content-type": "application/json", [CHARGE_HEADER]: stored.charge }, body: Buffer.from(JSON.stringify({ voided: stored.won })) };
@@ -285,9 +294,9 @@ export class PaidRequestHandler {
         throw new GatewayError(409, "DOUBLE_SPEND", "this ticket was already spent with another request key; the deposit will be slashed");
     }
 
-    private sign(ticket: TicketEnvelope, cost: bigint, penalty: bigint): ChargeReceipt {
-        const charge = chargePoint(ticket.ticketCommitment, cost, penalty);
-        const signature = this.signer.signCharge(this.options.deployment.parameters.context, charge);
+    private async sign(ticket: TicketEnvelope, cost: bigint, penalty: bigint): Promise<ChargeReceipt> {
+        const context = this.options.deployment.parameters.context;
+        const { charge, signature } = await this.signer.signCharge({ context, ticketCommitment: ticket.ticketCommitment, cost, penalty });
         return { version: 2, nullifier: ticket.nullifier, cost, penalty, charge, signature };
     }
 
@@ -339,7 +348,7 @@ export class PaidRequestHandler {
 
     /** Signs and stores the charge of a buffered answer; answers with the stored charge (the first one wins). */
     private async finish(ticket: TicketEnvelope, cost: bigint, penalty: bigint, reply: BufferedReply): Promise<GatewayReply> {
-        const charge = encodeCharge(this.sign(ticket, cost, penalty));
+        const charge = encodeCharge(await this.sign(ticket, cost, penalty));
         const response: StoredResponse = { status: reply.status, headers: reply.headers, body: reply.body.toString("base64") };
         const stored = await this.options.store.complete(hex(ticket.nullifier), charge, response, this.now());
         this.count(stored.won, cost);
@@ -372,7 +381,7 @@ export class PaidRequestHandler {
             } catch {
                 cost = 0n;
             }
-            const charge = encodeCharge(this.sign(ticket, cost, 0n));
+            const charge = encodeCharge(await this.sign(ticket, cost, 0n));
             const final = chargeEvent(charge, contentType);
             const body = Buffer.concat([...chunks, final]).toString("base64");
             const stored = await this.options.store.complete(hex(ticket.nullifier), charge, { status: served.status, headers, body }, this.now());

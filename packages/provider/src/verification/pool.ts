@@ -2,11 +2,14 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import type { VerificationKey } from "@zk-api-credits/protocol";
+import { providerPublicKey } from "@zk-api-credits/protocol";
+import type { Point, ProviderPrivateKey, Signature, VerificationKey } from "@zk-api-credits/protocol";
 import { assertVerificationKey, loadVerificationKey } from "../batch-verifier";
-import type { BatchVerifierStats, Groth16BatchItem, Groth16BatchVerifierOptions } from "../batch-verifier";
+import type { BatchVerifierStats, Groth16BatchVerifierOptions } from "../batch-verifier";
+import type { BaseToSign, ChargeToSign, ProviderSigner, SignedCharge } from "../provider-signer";
+import type { TicketCheck, TicketChecker, TicketVerdict } from "../ticket-checker";
 import type { ProofVerifier } from "../ticket-verifier";
-import type { WorkerReply, WorkerRequest, WorkerSetup } from "./messages";
+import type { CheckItem, SignJob, SignOutcome, WorkerReply, WorkerRequest, WorkerSetup } from "./messages";
 
 export interface VerificationPoolOptions {
     /** Worker threads, each with its own engine (default: one per CPU but one, at least 1, at most 4). */
@@ -15,21 +18,36 @@ export interface VerificationPoolOptions {
     readonly maxBatch?: number;
     /** Passed to each worker's engine (group sizes, failure smoothing). */
     readonly engine?: Groth16BatchVerifierOptions;
+    /** The provider's signing key: the workers then sign charges and bases too (see providerSigner()). */
+    readonly signingKey?: ProviderPrivateKey;
 }
 
-interface Pending {
-    readonly item: Groth16BatchItem;
-    readonly resolve: (valid: boolean) => void;
+/** A task waiting for (or on) a worker. */
+interface Pending<Task, Result> {
+    readonly task: Task;
+    readonly resolve: (result: Result) => void;
     readonly reject: (error: unknown) => void;
-    /** Workers that died with this proof in flight (it is retried once on another). */
+    /** Workers that died with this task in flight (it is retried once on another). */
     attempts: number;
+}
+
+type PendingCheck = Pending<CheckItem, TicketVerdict>;
+type PendingSign = Pending<SignJob, SignOutcome>;
+
+/** What the workers did besides verifying proofs (counted as their answers arrive). */
+export interface PoolTaskStats {
+    /** Request signatures checked on the workers, and how many of them were refused (their proofs never verified). */
+    readonly signatureChecks: number;
+    readonly invalidSignatures: number;
+    /** Charges and bases signed on the workers. */
+    readonly signatures: number;
 }
 
 interface Slot {
     readonly worker: Worker;
     ready: boolean;
-    /** The batch in flight, if any (one at a time per worker). */
-    inFlight?: { readonly id: number; readonly batch: Pending[] };
+    /** The batch in flight, if any (one at a time per worker); its signs are settled first. */
+    inFlight?: { readonly id: number; signs: PendingSign[]; readonly checks: PendingCheck[] };
     stats?: BatchVerifierStats;
     /** The worker ended (crashed, or terminated by close()). */
     gone: boolean;
@@ -52,8 +70,10 @@ const SUMMED = ["batches", "proofs", "malformed", "invalid", "pairingChecks", "g
 
 /**
  * A {@link ProofVerifier} that verifies Groth16 proofs of one key on worker threads, so that
- * pairings never block the gateway's event loop (HTTP, signatures, the store) and run on the
- * other cores. Each worker holds a warm batch-verification engine (batch-verifier.ts). A proof
+ * pairings never block the gateway's event loop (HTTP, the store) and run on the other cores.
+ * It is also a {@link TicketChecker} (each ticket's request signature is checked on the worker
+ * before its proof, and a bad one costs no pairing) and, given the provider's signing key, it
+ * signs charges and bases on the workers (providerSigner()). Each worker holds a warm batch-verification engine (batch-verifier.ts). A proof
  * is sent as soon as a worker is idle; the proofs that arrive while every worker is busy wait
  * and go together, up to `maxBatch`, to the next worker that frees up: batches grow with the
  * load by themselves, and a lone proof waits for nothing. Verdicts are the engine's: exact
@@ -65,7 +85,10 @@ export class VerificationPool implements ProofVerifier {
     private readonly maxBatch: number;
     private readonly threads: number;
     private readonly slots: Slot[] = [];
-    private readonly queue: Pending[] = [];
+    private readonly checks: PendingCheck[] = [];
+    private readonly signs: PendingSign[] = [];
+    private readonly publicKey?: Point<bigint>;
+    private readonly counts = { signatureChecks: 0, invalidSignatures: 0, signatures: 0 };
     private readonly started: Promise<void>;
     private nextId = 0;
     private closed = false;
@@ -76,7 +99,8 @@ export class VerificationPool implements ProofVerifier {
     constructor(verificationKey: string | VerificationKey, options: VerificationPoolOptions = {}) {
         const key = loadVerificationKey(verificationKey);
         assertVerificationKey(key); // fail now on a malformed key
-        this.setup = { verificationKey: key, engine: options.engine ?? {} };
+        this.setup = { verificationKey: key, engine: options.engine ?? {}, signingKey: options.signingKey };
+        if (options.signingKey !== undefined) this.publicKey = providerPublicKey(options.signingKey);
         this.maxBatch = Math.max(1, Math.floor(options.maxBatch ?? 64));
         this.threads = Math.max(1, Math.floor(options.threads ?? defaultVerificationThreads()));
         const starts: Promise<void>[] = [];
@@ -102,12 +126,50 @@ export class VerificationPool implements ProofVerifier {
         return { ...total, failureRate };
     }
 
+    /** Counters of the signature checks and signings the workers did. */
+    get taskStats(): PoolTaskStats {
+        return { ...this.counts };
+    }
+
     /** Verifies one proof; `hint.alone` keeps it out of every combined check (a suspect client's proof). */
-    verify(proof: readonly bigint[], publicSignals: readonly bigint[], hint?: { readonly alone?: boolean }): Promise<boolean> {
+    async verify(proof: readonly bigint[], publicSignals: readonly bigint[], hint?: { readonly alone?: boolean }): Promise<boolean> {
+        return (await this.enqueue(this.checks, { proof, publicSignals, alone: hint?.alone === true })) === "valid";
+    }
+
+    /** Checks a ticket on a worker: its request signature, then (only if that holds) its proof. */
+    checkTicket(check: TicketCheck): Promise<TicketVerdict> {
+        return this.enqueue(this.checks, { proof: check.proof, publicSignals: check.publicSignals, alone: check.alone === true, requestSignature: check.requestSignature });
+    }
+
+    /** Signs charges and bases with the provider key on the workers (undefined if the pool has no signing key). */
+    providerSigner(): ProviderSigner | undefined {
+        const publicKey = this.publicKey;
+        if (publicKey === undefined) return undefined;
+        const sign = async (job: SignJob): Promise<SignOutcome> => {
+            const outcome = await this.enqueue(this.signs, job);
+            if (outcome.kind === "error") throw new Error(`signing failed: ${outcome.message}`);
+            return outcome;
+        };
+        return {
+            publicKey,
+            signCharge: async (request: ChargeToSign): Promise<SignedCharge> => {
+                const outcome = await sign({ kind: "charge", request });
+                if (outcome.kind !== "charge") throw new Error("a verification worker answered a charge with another kind of signature");
+                return outcome.signed;
+            },
+            signBase: async (request: BaseToSign): Promise<Signature> => {
+                const outcome = await sign({ kind: "base", request });
+                if (outcome.kind !== "base") throw new Error("a verification worker answered a base with another kind of signature");
+                return outcome.signature;
+            }
+        };
+    }
+
+    private enqueue<Task, Result>(queue: Pending<Task, Result>[], task: Task): Promise<Result> {
         if (this.closed) return Promise.reject(new Error("the verification pool is closed"));
         if (this.startError !== undefined) return Promise.reject(this.startError);
-        return new Promise<boolean>((resolve, reject) => {
-            this.queue.push({ item: { proof, publicSignals, alone: hint?.alone === true }, resolve, reject, attempts: 0 });
+        return new Promise<Result>((resolve, reject) => {
+            queue.push({ task, resolve, reject, attempts: 0 });
             this.pump();
         });
     }
@@ -120,7 +182,7 @@ export class VerificationPool implements ProofVerifier {
         await new Promise<void>((resolve) => {
             const check = (): void => {
                 if (this.slots.length === 0) this.failQueue(new Error("the verification pool has no worker left"));
-                if (this.queue.length === 0 && this.slots.every((slot) => slot.inFlight === undefined || slot.gone)) resolve();
+                if (this.checks.length === 0 && this.signs.length === 0 && this.slots.every((slot) => slot.inFlight === undefined || slot.gone)) resolve();
                 else setTimeout(check, 5);
             };
             check();
@@ -166,16 +228,17 @@ export class VerificationPool implements ProofVerifier {
         });
     }
 
-    /** Sends queued proofs to every idle worker. */
+    /** Sends what is queued to every idle worker: all the signs waiting, and up to maxBatch checks. */
     private pump(): void {
         for (const slot of this.slots) {
-            if (this.queue.length === 0) return;
+            if (this.checks.length === 0 && this.signs.length === 0) return;
             if (!slot.ready || slot.gone || slot.inFlight !== undefined) continue;
-            const batch = this.queue.splice(0, this.maxBatch);
+            const signs = this.signs.splice(0, this.maxBatch);
+            const checks = this.checks.splice(0, this.maxBatch);
             const id = this.nextId++;
-            slot.inFlight = { id, batch };
+            slot.inFlight = { id, signs, checks };
             slot.worker.ref();
-            const request: WorkerRequest = { id, items: batch.map((pending) => pending.item) };
+            const request: WorkerRequest = { id, signs: signs.map((pending) => pending.task), checks: checks.map((pending) => pending.task) };
             slot.worker.postMessage(request);
         }
     }
@@ -183,14 +246,29 @@ export class VerificationPool implements ProofVerifier {
     private settle(slot: Slot, reply: Extract<WorkerReply, { id: number }>): void {
         const flight = slot.inFlight;
         if (flight === undefined || flight.id !== reply.id) return;
+        if (reply.kind === "signed") {
+            // The signs are answered before the batch's proofs are verified.
+            flight.signs.forEach((pending, i) => {
+                const outcome = reply.outcomes[i];
+                if (outcome === undefined) pending.reject(new Error("a verification worker answered too few signatures"));
+                else pending.resolve(outcome);
+            });
+            this.counts.signatures += reply.outcomes.filter((outcome) => outcome.kind !== "error").length;
+            flight.signs = [];
+            return;
+        }
         slot.inFlight = undefined;
         slot.worker.unref();
         if (reply.kind === "verified") {
             slot.stats = reply.stats;
-            flight.batch.forEach((pending, i) => pending.resolve(reply.results[i] === true));
+            flight.checks.forEach((pending, i) => {
+                if (pending.task.requestSignature !== undefined) this.counts.signatureChecks++;
+                if (reply.verdicts[i] === "invalid-signature") this.counts.invalidSignatures++;
+                pending.resolve(reply.verdicts[i] ?? "invalid-proof");
+            });
         } else {
             const error = new Error(`proof verification failed: ${reply.message}`);
-            for (const pending of flight.batch) pending.reject(error);
+            for (const pending of [...flight.signs, ...flight.checks]) pending.reject(error);
         }
         this.pump();
     }
@@ -206,11 +284,8 @@ export class VerificationPool implements ProofVerifier {
         if (index >= 0) this.slots.splice(index, 1);
         if (slot.stats !== undefined) for (const name of SUMMED) this.retired[name] += slot.stats[name];
         if (flight !== undefined) {
-            for (const pending of flight.batch.reverse()) {
-                pending.attempts++;
-                if (pending.attempts > 1 || this.closed) pending.reject(error);
-                else this.queue.unshift(pending);
-            }
+            this.retry(flight.signs, this.signs, error);
+            this.retry(flight.checks, this.checks, error);
         }
         if (!wasGone && !this.closed && slot.ready && this.startError === undefined) {
             this.spawn().catch(() => undefined);
@@ -218,7 +293,17 @@ export class VerificationPool implements ProofVerifier {
         this.pump();
     }
 
+    /** Puts a dead worker's tasks back at the head of their queue, once; fails them the second time. */
+    private retry<Task, Result>(tasks: Pending<Task, Result>[], queue: Pending<Task, Result>[], error: Error): void {
+        for (const pending of [...tasks].reverse()) {
+            pending.attempts++;
+            if (pending.attempts > 1 || this.closed) pending.reject(error);
+            else queue.unshift(pending);
+        }
+    }
+
     private failQueue(error: Error): void {
-        for (const pending of this.queue.splice(0)) pending.reject(error);
+        for (const pending of this.signs.splice(0)) pending.reject(error);
+        for (const pending of this.checks.splice(0)) pending.reject(error);
     }
 }

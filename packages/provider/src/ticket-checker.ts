@@ -1,0 +1,46 @@
+import { verifySignature } from "@zk-api-credits/protocol";
+import type { Point, Signature } from "@zk-api-credits/protocol";
+import type { ProofVerifier, VerificationHint } from "./ticket-verifier";
+
+/** A ticket's request signature to check: the ephemeral key's signature of the request hash. */
+export interface RequestSignatureCheck {
+    readonly message: bigint;
+    readonly signature: Signature;
+    readonly publicKey: Point<bigint>;
+}
+
+/** A ticket to check: its request signature first, then (only if that holds) its Spend proof. */
+export interface TicketCheck extends VerificationHint {
+    readonly requestSignature: RequestSignatureCheck;
+    readonly proof: readonly bigint[];
+    readonly publicSignals: readonly bigint[];
+}
+
+/** A ticket check's verdict: a bad signature means the proof was not verified at all. */
+export type TicketVerdict = "valid" | "invalid-signature" | "invalid-proof";
+
+/** Checks a ticket's request signature and Spend proof (in-thread, or on verification workers). */
+export interface TicketChecker {
+    checkTicket(check: TicketCheck): Promise<TicketVerdict>;
+}
+
+/** The request signature check itself, the same in-thread and on a worker. */
+export function requestSignatureHolds(check: RequestSignatureCheck): boolean {
+    return verifySignature(check.message, check.signature, check.publicKey);
+}
+
+/** Checks the signature on the calling thread, then verifies the proof with any ProofVerifier. */
+export class InThreadTicketChecker implements TicketChecker {
+    constructor(private readonly verifier: ProofVerifier) {}
+
+    async checkTicket(check: TicketCheck): Promise<TicketVerdict> {
+        if (!requestSignatureHolds(check.requestSignature)) return "invalid-signature";
+        const valid = await this.verifier.verify(check.proof, check.publicSignals, { alone: check.alone === true });
+        return valid ? "valid" : "invalid-proof";
+    }
+}
+
+/** A verifier that checks whole tickets itself (a VerificationPool), or an in-thread checker around it. */
+export function ticketCheckerFor(verifier: ProofVerifier | (ProofVerifier & TicketChecker)): TicketChecker {
+    return "checkTicket" in verifier && typeof verifier.checkTicket === "function" ? verifier : new InThreadTicketChecker(verifier);
+}
