@@ -342,7 +342,7 @@ describe("Gateway under abuse", function () {
         });
 
         it("Should check request signatures on the Spend pool's worker: a bad one is refused with 400 before its proof costs a pairing", async function () {
-            const client = "127.0.0.5";
+            const client = "127.0.0.6";
             const before = { proofs: verifier.stats.proofs, pairings: verifier.stats.pairingChecks, tasks: verifier.taskStats };
             const bad = await sendJunk(client, true);
             expect(bad.status).to.equal(400);
