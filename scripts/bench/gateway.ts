@@ -156,43 +156,60 @@ async function measure(stack: DeployedStack, postgres: LocalPostgres, config: Co
 
 interface TtfbResult {
     readonly upstream: Stats;
+    /** Through a gateway that starts the upstream call while the ticket is checked (the client's earlier tickets passed). */
     readonly gateway: Stats;
+    /** Through a gateway that calls the upstream after the checks (as for a client's first ticket). */
+    readonly gatewayChecksFirst: Stats;
     readonly upstreamTotal: Stats;
     readonly gatewayTotal: Stats;
 }
 
 /**
  * Time to the first byte of a streamed chat completion (20 ms between the upstream's events),
- * one request at a time: from the test model server alone, and through a gateway in front of
- * it (the ticket checked, recorded, the stream relayed as it comes).
+ * one request at a time: from the test model server alone; through a gateway in front of it,
+ * whose head starts let the upstream call start while the ticket is checked (every request
+ * here but the first comes from a client whose tickets passed); and through a gateway with
+ * head starts off, which checks and records the ticket before it calls the upstream, as every
+ * gateway does for a new client's first request.
  */
 async function timeToFirstByte(stack: DeployedStack, postgres: LocalPostgres, requests: readonly BenchRequest[]): Promise<TtfbResult> {
     const upstream = await startUpstream();
-    const store = await freshStore({ name: "ttfb", store: "postgres", replicas: 1 }, postgres);
-    const gateway = await startGateway(stack, { store, upstream: `${upstream.url}/v1` });
+    const gateway = await startGateway(stack, { store: await freshStore({ name: "ttfb", store: "postgres", replicas: 1 }, postgres), upstream: `${upstream.url}/v1` });
+    const checksFirst = await startGateway(stack, {
+        store: await freshStore({ name: "ttfb-checks-first", store: "postgres", replicas: 1 }, postgres),
+        upstream: `${upstream.url}/v1`,
+        headStarts: false
+    });
     const client = new LoadClient(1);
     try {
         const direct: { first: number; total: number }[] = [];
         const through: { first: number; total: number }[] = [];
+        const throughChecked: number[] = [];
         for (let i = 0; i < TTFB_REQUESTS + 2; i++) {
             const body = JSON.stringify({ model: "test-model+slow=20", stream: true, messages: [{ role: "user", content: `stream ${i} of the time to first byte` }], max_tokens: 8 });
             const alone = await client.send(upstream.url, { body });
             if (alone.status !== 200) throw new Error(`the upstream answered ${alone.status}`);
+            // The same ticket on both gateways: each has its own store.
             const paid = await client.send(gateway.url, resign(stack.deployment, requests[i]!, body));
             if (paid.status !== 200) throw new Error(`the gateway answered ${paid.status} ${paid.code ?? ""}`);
-            if (i < 2) continue; // warm-up
+            const checked = await client.send(checksFirst.url, resign(stack.deployment, requests[i]!, body));
+            if (checked.status !== 200) throw new Error(`the gateway (checks first) answered ${checked.status} ${checked.code ?? ""}`);
+            if (i < 2) continue; // warm-up (and the head-start gateway's first request from this client)
             direct.push({ first: alone.firstByteMs, total: alone.totalMs });
             through.push({ first: paid.firstByteMs, total: paid.totalMs });
+            throughChecked.push(checked.firstByteMs);
         }
         return {
             upstream: stats(direct.map((d) => d.first)),
             gateway: stats(through.map((d) => d.first)),
+            gatewayChecksFirst: stats(throughChecked),
             upstreamTotal: stats(direct.map((d) => d.total)),
             gatewayTotal: stats(through.map((d) => d.total))
         };
     } finally {
         client.close();
         await gateway.stop();
+        await checksFirst.stop();
         await upstream.stop();
     }
 }
@@ -240,7 +257,9 @@ async function main(): Promise<void> {
     const ttfbLine =
         `Time to first byte of a streamed chat completion (test model server, 20 ms between events, one at a time, n = ${ttfb!.gateway.n}): ` +
         `upstream alone p50 ${fmtMs(ttfb!.upstream.p50)} ms (p95 ${fmtMs(ttfb!.upstream.p95)}), through the gateway p50 ${fmtMs(ttfb!.gateway.p50)} ms (p95 ${fmtMs(ttfb!.gateway.p95)}): ` +
-        `the gateway adds ${fmtMs(ttfb!.gateway.p50 - ttfb!.upstream.p50)} ms before the first event; whole stream ${fmtMs(ttfb!.upstreamTotal.p50)} ms alone, ${fmtMs(ttfb!.gatewayTotal.p50)} ms through the gateway.`;
+        `the gateway adds ${fmtMs(ttfb!.gateway.p50 - ttfb!.upstream.p50)} ms before the first event (the upstream call started while the ticket is checked); ` +
+        `with the checks first (a new client's first request, or head starts off) p50 ${fmtMs(ttfb!.gatewayChecksFirst.p50)} ms (p95 ${fmtMs(ttfb!.gatewayChecksFirst.p95)}), +${fmtMs(ttfb!.gatewayChecksFirst.p50 - ttfb!.upstream.p50)} ms; ` +
+        `whole stream ${fmtMs(ttfb!.upstreamTotal.p50)} ms alone, ${fmtMs(ttfb!.gatewayTotal.p50)} ms through the gateway.`;
     console.log(`\n${textTable(headers, rows)}\n\n${ttfbLine}`);
     const warning = busyWarning(machine);
     const markdown = [

@@ -38,6 +38,8 @@ export interface ServeOptions {
     readonly admission?: boolean;
     /** An OpenAI-compatible upstream base URL (default: the gateway's local echo model). */
     readonly upstream?: string;
+    /** Upstream head starts for clients whose tickets passed (default) or none (false). */
+    readonly headStarts?: boolean;
 }
 
 async function openStore(spec: string): Promise<NullifierStore> {
@@ -68,6 +70,7 @@ async function main(): Promise<void> {
         workers: false,
         verificationThreads: options.verificationThreads,
         admission: options.admission === false ? false : undefined,
+        headStarts: options.headStarts === false ? false : undefined,
         logger: { level: "error" }
     });
     await gateway.app.listen({ port: options.port, host: "127.0.0.1" });

@@ -31,6 +31,7 @@ import { TicketLookup } from "./ticket-lookup";
 import type { ProofVerifier } from "./ticket-verifier";
 import { defaultApi } from "./default-api";
 import { ClientAdmission } from "./admission";
+import { UpstreamHeadStarts } from "./head-start";
 import { VerificationPool } from "./verification/pool";
 import { InThreadProviderSigner } from "./provider-signer";
 import type { ProviderSigner } from "./provider-signer";
@@ -69,6 +70,12 @@ export interface GatewayOptions {
      * default budget of 8 failures, one forgiven every 5 s; `false`: none).
      */
     readonly admission?: ProofAdmission | false;
+    /**
+     * Starts the upstream call while the ticket is still checked, for clients whose earlier
+     * tickets passed (default: an UpstreamHeadStarts, at most 4 per client; `false`: every call
+     * waits for the checks). See UpstreamHeadStarts for what it costs at most.
+     */
+    readonly headStarts?: UpstreamHeadStarts | false;
     /** Threads of the default Spend verifier (default: one per CPU but one, at most 4); 0 verifies on the event loop. */
     readonly verificationThreads?: number;
     /**
@@ -174,6 +181,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         policy: options.policy ?? allowEverything,
         metrics,
         admission,
+        headStarts: options.headStarts === false ? undefined : (options.headStarts ?? new UpstreamHeadStarts()),
         leaseMs: options.leaseMs,
         now: options.now
     });

@@ -19,4 +19,5 @@ export * from "./default-api";
 export * from "./batch-verifier";
 export * from "./verification/pool";
 export * from "./admission";
+export * from "./head-start";
 export * from "./api";

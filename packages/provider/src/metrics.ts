@@ -12,6 +12,12 @@ export class GatewayMetrics {
         registers: [this.registry]
     });
     readonly takeovers = new Counter({ name: "zkapi_lease_takeovers_total", help: "Tickets taken over from a replica whose lease expired", registers: [this.registry] });
+    readonly headStarts = new Counter({
+        name: "zkapi_upstream_head_starts_total",
+        help: "Upstream calls started while their ticket was checked: served, or cancelled because the ticket was refused",
+        labelNames: ["outcome"] as const,
+        registers: [this.registry]
+    });
     readonly lostRaces = new Counter({ name: "zkapi_charge_races_lost_total", help: "Charges not stored because another replica stored the ticket's charge first", registers: [this.registry] });
     readonly voided = new Counter({ name: "zkapi_tickets_voided_total", help: "Tickets closed at cost 0 by a void", registers: [this.registry] });
     readonly folds = new Counter({ name: "zkapi_folds_total", help: "Folds answered, by outcome", labelNames: ["outcome"] as const, registers: [this.registry] });

@@ -18,6 +18,7 @@ import type { GatewayMetrics } from "./metrics";
 import type { PolicyCheck } from "./policy";
 import type { EpochRoots } from "./roots";
 import type { NullifierStore, StoredResponse, TicketRecord } from "./store/types";
+import type { UpstreamHeadStarts } from "./head-start";
 import { InThreadProviderSigner } from "./provider-signer";
 import type { ProviderSigner } from "./provider-signer";
 import type { TicketChecker } from "./ticket-checker";
@@ -88,6 +89,8 @@ export interface PaidRequestOptions {
     readonly metrics: GatewayMetrics;
     /** Refuses clients whose proofs keep failing (default: everyone admitted). */
     readonly admission?: ProofAdmission;
+    /** Starts the upstream call while the ticket is checked, for clients that earned it (default: never). */
+    readonly headStarts?: UpstreamHeadStarts;
     /** How long a replica owns a ticket it serves without renewing (renewed every third of it). */
     readonly leaseMs?: number;
     /** This replica's name in leases (random by default). */
@@ -96,6 +99,17 @@ export interface PaidRequestOptions {
 }
 
 const hex = (value: bigint): string => `0x${value.toString(16)}`;
+
+/** Longest an upstream call may take. */
+const UPSTREAM_TIMEOUT_MS = 10 * 60_000;
+
+/** An upstream call started ahead of the ticket's checks (see UpstreamHeadStarts). */
+interface HeadStart {
+    /** The request as the route prepared it (prepared and policy-checked once, before the call). */
+    readonly request: IncomingRequest;
+    readonly served: Promise<ServedResponse>;
+    readonly cancel: AbortController;
+}
 
 /** A reply whose body is in memory. */
 export type BufferedReply = GatewayReply & { readonly body: Buffer };
@@ -231,18 +245,64 @@ export class PaidRequestHandler {
     }
 
     private async process(received: IncomingRequest, route: PaidRoute): Promise<GatewayReply> {
-        const { ticket, hash } = await this.checkTicket(received);
-        const request = route.prepare === undefined ? received : await route.prepare(received);
+        const ahead = await this.startAhead(received, route);
+        let checked: { ticket: TicketEnvelope; hash: bigint };
+        try {
+            checked = await this.checkTicket(received);
+        } catch (error) {
+            this.refusedAhead(received, ahead);
+            throw error;
+        }
+        const { ticket, hash } = checked;
+        const request = ahead?.request ?? (route.prepare === undefined ? received : await route.prepare(received));
         const claim = await this.options.store.claim(
             { nullifier: hex(ticket.nullifier), kind: "request", x: hex(ticket.x), y: hex(ticket.y), requestHash: hex(hash), ticket: received.ticketHeader! },
             this.replicaId,
             this.now(),
             this.leaseMs
         );
+        if (claim.kind === "conflict" || claim.kind === "known") this.refusedAhead(received, ahead);
         if (claim.kind === "conflict") return this.conflict(ticket, claim.record);
         if (claim.kind === "known") return this.known(claim.record, hex(hash));
         if (claim.takeover) this.options.metrics.takeovers.inc();
-        return this.serveClaimed(request, ticket, route);
+        if (received.client !== undefined) this.options.headStarts?.earned(received.client, ahead !== undefined);
+        if (ahead !== undefined) this.options.metrics.headStarts.inc({ outcome: "served" });
+        return this.serveClaimed(request, ticket, route, ahead?.served);
+    }
+
+    /**
+     * Starts the upstream call now, before the ticket's checks, if the client holds a head start
+     * (see UpstreamHeadStarts) and the request passes the route's preparation and the policy;
+     * otherwise (undefined) the call waits for the checks, as every call of a new client does.
+     */
+    private async startAhead(received: IncomingRequest, route: PaidRoute): Promise<HeadStart | undefined> {
+        const headStarts = this.options.headStarts;
+        const client = received.client;
+        if (headStarts === undefined || client === undefined || received.ticketHeader === undefined || received.ticketHeader.length === 0) return undefined;
+        if (this.options.admission?.suspect?.(client) === true || !headStarts.take(client)) return undefined;
+        let request: IncomingRequest;
+        try {
+            request = route.prepare === undefined ? received : await route.prepare(received);
+            const verdict = await this.options.policy({ method: request.method, path: request.path, body: request.body });
+            if (verdict.violation) throw new Error("a policy violation is answered after the checks");
+        } catch {
+            // Refused before the upstream: the checks run in their usual order and answer it.
+            headStarts.unused(client);
+            return undefined;
+        }
+        const cancel = new AbortController();
+        const served = route.serve(request, AbortSignal.any([cancel.signal, AbortSignal.timeout(UPSTREAM_TIMEOUT_MS)]));
+        // Awaited once the ticket is recorded; a cancelled or failed call is handled there or dropped.
+        served.catch(() => undefined);
+        return { request, served, cancel };
+    }
+
+    /** The ticket was refused or is not new: the client's head starts are withdrawn, and a call started ahead is cancelled. */
+    private refusedAhead(received: IncomingRequest, ahead: HeadStart | undefined): void {
+        if (received.client !== undefined) this.options.headStarts?.withdrawn(received.client, ahead !== undefined);
+        if (ahead === undefined) return;
+        this.options.metrics.headStarts.inc({ outcome: "cancelled" });
+        ahead.cancel.abort();
     }
 
     private async processVoid(request: IncomingRequest): Promise<GatewayReply> {
@@ -316,12 +376,13 @@ export class PaidRequestHandler {
         return () => clearInterval(timer);
     }
 
-    private async serveClaimed(request: IncomingRequest, ticket: TicketEnvelope, route: PaidRoute): Promise<GatewayReply> {
+    /** Serves a recorded ticket: checks the policy and calls the upstream, unless both were done ahead (`ahead`). */
+    private async serveClaimed(request: IncomingRequest, ticket: TicketEnvelope, route: PaidRoute, ahead?: Promise<ServedResponse>): Promise<GatewayReply> {
         const nullifier = hex(ticket.nullifier);
         const release = this.holdLease(nullifier);
         let streaming = false;
         try {
-            const verdict = await this.options.policy({ method: request.method, path: request.path, body: request.body });
+            const verdict = ahead === undefined ? await this.options.policy({ method: request.method, path: request.path, body: request.body }) : { violation: false as const };
             if (verdict.violation) {
                 await this.reportViolation(ticket, verdict.evidence);
                 const refusal = errorReply(new GatewayError(403, "POLICY_VIOLATION", `the request breaks the terms of service (${verdict.evidence})`));
@@ -329,7 +390,7 @@ export class PaidRequestHandler {
             }
             let served: ServedResponse;
             try {
-                served = await route.serve(request, AbortSignal.timeout(10 * 60_000));
+                served = await (ahead ?? route.serve(request, AbortSignal.timeout(UPSTREAM_TIMEOUT_MS)));
             } catch (error) {
                 // The ticket is recorded: a failed request still gets its (free) charge.
                 const refusal = error instanceof GatewayError ? error : new GatewayError(502, "UPSTREAM_FAILED", `the upstream failed: ${String(error)}`);

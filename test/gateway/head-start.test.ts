@@ -1,0 +1,288 @@
+import { mkdtempSync } from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { JsonRpcProvider } from "ethers";
+import {
+    BatchProofVerifier,
+    createGateway,
+    HttpUpstream,
+    PriceTable,
+    SqliteNullifierStore,
+    UpstreamHeadStarts,
+    upstreamApi,
+    UpstreamRouter
+} from "@zk-api-credits/provider";
+import type { Gateway, NullifierStore, ProofVerifier, VerificationHint } from "@zk-api-credits/provider";
+import { circuitArtifacts } from "@zk-api-credits/circuits";
+import { decodeCharge } from "@zk-api-credits/protocol";
+import type { ChargeReceipt } from "@zk-api-credits/protocol";
+import { startDeployedStack } from "../../scripts/lib/stack";
+import type { DeployedStack } from "../../scripts/lib/stack";
+import { startUpstreamServer } from "../support/upstream-server";
+import type { UpstreamServer } from "../support/upstream-server";
+import { chat, RawUser } from "../helpers/tickets";
+import type { ProvedTicket } from "../helpers/tickets";
+
+const PROVIDER_KEY = "sk-provider-secret";
+
+/**
+ * The real Spend verifier behind a gate: before it verifies, it records how many calls the
+ * upstream had received, and (when `waitForUpstream` is set) waits until the upstream has
+ * received this request's call. A call that is not started before the ticket's checks end
+ * can never satisfy that wait, so the test fails rather than passes by luck; no timing is
+ * assumed either way.
+ */
+class GatedVerifier implements ProofVerifier {
+    waitForUpstream = false;
+    /** Upstream calls seen when each proof reached the verifier. */
+    readonly seenAtCheck: number[] = [];
+    callsBefore = 0;
+
+    constructor(
+        private readonly inner: ProofVerifier,
+        private readonly upstream: UpstreamServer
+    ) {}
+
+    async verify(proof: readonly bigint[], publicSignals: readonly bigint[], hint?: VerificationHint): Promise<boolean> {
+        let seen = (await this.upstream.requests()).length;
+        if (this.waitForUpstream) {
+            const deadline = Date.now() + 60_000;
+            while (seen <= this.callsBefore && Date.now() < deadline) {
+                await new Promise((resolve) => setTimeout(resolve, 10));
+                seen = (await this.upstream.requests()).length;
+            }
+        }
+        this.seenAtCheck.push(seen - this.callsBefore);
+        return this.inner.verify(proof, publicSignals, hint);
+    }
+}
+
+interface Answer {
+    readonly status: number;
+    readonly code?: string;
+    readonly body: string;
+    readonly charge?: ChargeReceipt;
+}
+
+// Upstream head starts (issue 11, item 1): a client whose tickets passed has its next upstream
+// call started while its ticket is checked, so the first event is not delayed by the proof;
+// a client that never sent a valid ticket, or whose ticket is refused, gets none.
+describe("Upstream head starts", function () {
+    let stack: DeployedStack;
+    let upstream: UpstreamServer;
+    let store: NullifierStore;
+    let gateway: Gateway;
+    let chain: JsonRpcProvider;
+    let url: string;
+    let user: RawUser;
+    let verifier: GatedVerifier;
+    let headStarts: UpstreamHeadStarts;
+    let index = 0n;
+
+    before(async function () {
+        stack = await startDeployedStack();
+        upstream = await startUpstreamServer({ apiKey: PROVIDER_KEY });
+        chain = new JsonRpcProvider(stack.node.url, undefined, { staticNetwork: true, pollingInterval: 100, cacheTimeout: -1 });
+        store = new SqliteNullifierStore(path.join(mkdtempSync(path.join(os.tmpdir(), "zkapi-head-start-")), "gateway.db"));
+        const { maxCost, policyPenalty } = stack.deployment.parameters;
+        const api = upstreamApi({
+            upstream: new UpstreamRouter({ openai: new HttpUpstream({ dialect: "openai", baseUrl: upstream.url, apiKey: PROVIDER_KEY }) }),
+            prices: PriceTable.uniform({ decimals: 18, maxCost, policyPenalty }, "1000", "20")
+        });
+        verifier = new GatedVerifier(new BatchProofVerifier(circuitArtifacts("spend-32").verificationKey, { windowMs: 0 }), upstream);
+        headStarts = new UpstreamHeadStarts({ maxPerClient: 2 });
+        gateway = await createGateway({ deployment: stack.deployment, signingKey: stack.providerSigningKey, provider: chain, store, api, verifier, headStarts, workers: false });
+        await gateway.app.listen({ port: 0, host: "0.0.0.0" });
+        const address = gateway.app.server.address();
+        url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+        user = await RawUser.register(stack, url, 6);
+    });
+
+    after(async function () {
+        user?.close();
+        await gateway?.close();
+        await store?.close();
+        chain?.destroy();
+        await upstream?.stop();
+        await stack?.stop();
+    });
+
+    async function nextTicket(): Promise<ProvedTicket> {
+        await user.foldAll();
+        return user.prove(index++);
+    }
+
+    /** Sends a paid request from local address `from` (the client the gateway sees); keeps its charge. */
+    function send(from: string, ticket: ProvedTicket, body: object, header?: string): Promise<Answer> {
+        const bytes = Buffer.from(JSON.stringify(body));
+        const route = "/v1/chat/completions";
+        const { port } = new URL(url);
+        return new Promise((resolve, reject) => {
+            const request = http.request(
+                {
+                    host: "127.0.0.1",
+                    port: Number(port),
+                    method: "POST",
+                    path: route,
+                    localAddress: from,
+                    agent: false,
+                    headers: { "content-type": "application/json", "content-length": String(bytes.length), "zkapi-ticket": header ?? user.ticketHeader(ticket, "POST", route, bytes) }
+                },
+                (response) => {
+                    const chunks: Buffer[] = [];
+                    response.on("data", (chunk: Buffer) => chunks.push(chunk));
+                    response.on("end", () => {
+                        const text = Buffer.concat(chunks).toString();
+                        const header = response.headers["zkapi-charge"];
+                        const encoded = typeof header === "string" ? header : /^: zkapi-charge ([A-Za-z0-9_-]+)$/m.exec(text)?.[1];
+                        const charge = encoded === undefined ? undefined : decodeCharge(encoded);
+                        if (charge !== undefined) user.accept(ticket, charge);
+                        const code = response.headers["zkapi-error"];
+                        resolve({ status: response.statusCode ?? 0, code: typeof code === "string" ? code : undefined, body: text, charge });
+                    });
+                    response.on("error", reject);
+                }
+            );
+            request.on("error", reject);
+            request.end(bytes);
+        });
+    }
+
+    /** Prepares the gate for the next request: counts the upstream's calls so far. */
+    async function expectCall(waitForUpstream: boolean): Promise<void> {
+        verifier.callsBefore = (await upstream.requests()).length;
+        verifier.waitForUpstream = waitForUpstream;
+    }
+
+    async function headStartCount(outcome: "served" | "cancelled"): Promise<number> {
+        const metric = await gateway.metrics.headStarts.get();
+        return metric.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+    }
+
+    it("Should call the upstream of a new client only after its ticket passed", async function () {
+        await expectCall(false);
+        const answer = await send("127.0.0.11", await nextTicket(), chat("first request"));
+        expect(answer.status).to.equal(200);
+        expect(answer.charge!.cost).to.be.greaterThan(0n);
+        expect(verifier.seenAtCheck.at(-1)).to.equal(0);
+        expect(await headStartCount("served")).to.equal(0);
+        expect(headStarts.stats.clients).to.equal(1);
+    });
+
+    it("Should start the upstream call of a client whose ticket passed while its next ticket is checked, buffered and streamed", async function () {
+        await expectCall(true);
+        const buffered = await send("127.0.0.11", await nextTicket(), chat("second request"));
+        expect(buffered.status).to.equal(200);
+        expect(verifier.seenAtCheck.at(-1)).to.equal(1);
+        expect(buffered.body).to.contain("second request");
+        expect(buffered.charge!.cost).to.be.greaterThan(0n);
+
+        await expectCall(true);
+        const streamed = await send("127.0.0.11", await nextTicket(), chat("third request streamed", { stream: true }));
+        expect(streamed.status).to.equal(200);
+        expect(verifier.seenAtCheck.at(-1)).to.equal(1);
+        expect(streamed.body).to.contain("data: [DONE]");
+        expect(streamed.charge!.cost).to.be.greaterThan(0n);
+        expect(await headStartCount("served")).to.equal(2);
+        // Another client (another address) has earned nothing.
+        await expectCall(false);
+        expect((await send("127.0.0.12", await nextTicket(), chat("from elsewhere"))).status).to.equal(200);
+        expect(verifier.seenAtCheck.at(-1)).to.equal(0);
+    });
+
+    it("Should cancel the call of a ticket whose proof fails, charge nothing, and withdraw the client's head starts", async function () {
+        const ticket = await nextTicket();
+        // A and C swapped: both points on the curve, the proof invalid.
+        const proof = [...ticket.proof.slice(6, 8), ...ticket.proof.slice(2, 6), ...ticket.proof.slice(0, 2)];
+        const forged = { ...ticket, proof };
+        const servedBefore = (await gateway.metrics.served.get()).values[0]?.value ?? 0;
+        await expectCall(true);
+        const refused = await send("127.0.0.11", forged, chat("junk with a head start", { stream: true }));
+        expect(refused.status).to.equal(403);
+        expect(refused.code).to.equal("INVALID_PROOF");
+        expect(refused.charge).to.equal(undefined);
+        expect(verifier.seenAtCheck.at(-1)).to.equal(1);
+        expect(await headStartCount("cancelled")).to.equal(1);
+        expect((await gateway.metrics.served.get()).values[0]?.value ?? 0).to.equal(servedBefore);
+        // Nothing is recorded for the nullifier: the honest ticket is still unused.
+        const lookup = await user.lookup(ticket.nullifier, ticket.index);
+        expect(lookup.code).to.equal("TICKET_UNKNOWN");
+        // The client's next (valid) ticket waits for its checks again.
+        await expectCall(false);
+        const honest = await send("127.0.0.11", ticket, chat("the same ticket, honest"));
+        expect(honest.status).to.equal(200);
+        expect(verifier.seenAtCheck.at(-1)).to.equal(0);
+    });
+
+    it("Should cancel the call of a repeated ticket, answer it from the store and withdraw the client's head starts", async function () {
+        // A client that never failed a check (127.0.0.11 is suspect to admission control now, and gets no head start while it is).
+        await expectCall(false);
+        expect((await send("127.0.0.13", await nextTicket(), chat("earn one"))).status).to.equal(200);
+        const ticket = await nextTicket();
+        await expectCall(true);
+        const first = await send("127.0.0.13", ticket, chat("asked twice"));
+        expect(first.status).to.equal(200);
+        expect(verifier.seenAtCheck.at(-1)).to.equal(1);
+        const cancelled = await headStartCount("cancelled");
+        await expectCall(true);
+        const again = await send("127.0.0.13", ticket, chat("asked twice"));
+        expect(again.status).to.equal(200);
+        expect(again.charge).to.deep.equal(first.charge);
+        expect(await headStartCount("cancelled")).to.equal(cancelled + 1);
+        await expectCall(false);
+        expect((await send("127.0.0.13", await nextTicket(), chat("after the repeat"))).status).to.equal(200);
+        expect(verifier.seenAtCheck.at(-1)).to.equal(0);
+    });
+
+    it("Should never start a call the route refuses before serving (a prompt above maxCost)", async function () {
+        await expectCall(true);
+        expect((await send("127.0.0.13", await nextTicket(), chat("earn another"))).status).to.equal(200);
+        expect(verifier.seenAtCheck.at(-1)).to.equal(1);
+        const calls = (await upstream.requests()).length;
+        const held = headStarts.stats;
+        const prompt = "lorem ipsum dolor sit amet ".repeat(30_000);
+        await expectCall(false);
+        const refused = await send("127.0.0.13", await nextTicket(), chat(prompt, { max_tokens: 100_000 }));
+        expect(refused.status).to.equal(400);
+        expect(refused.code).to.equal("WORST_CASE_EXCEEDS_MAX_COST");
+        expect((await upstream.requests()).length).to.equal(calls);
+        // The head start taken for it was given back.
+        expect(headStarts.stats.started).to.equal(held.started);
+    });
+});
+
+describe("UpstreamHeadStarts", function () {
+    it("Should give a head start per ticket passed, up to the cap, and give back the ones used", function () {
+        const starts = new UpstreamHeadStarts({ maxPerClient: 3 });
+        expect(starts.take("10.0.0.1")).to.equal(false);
+        starts.earned("10.0.0.1", false);
+        expect(starts.take("10.0.0.1")).to.equal(true);
+        expect(starts.take("10.0.0.1")).to.equal(false);
+        starts.earned("10.0.0.1", true);
+        for (let i = 0; i < 5; i++) starts.earned("10.0.0.1", false);
+        expect([starts.take("10.0.0.1"), starts.take("10.0.0.1"), starts.take("10.0.0.1"), starts.take("10.0.0.1")]).to.deep.equal([true, true, true, false]);
+        expect(starts.stats.started).to.equal(4);
+    });
+
+    it("Should withdraw every head start of a client refused, counting a cancelled call, and count IPv6 clients by /64", function () {
+        const starts = new UpstreamHeadStarts();
+        starts.earned("2001:db8::1", false);
+        starts.earned("2001:db8::2", false);
+        expect(starts.take("2001:db8::3")).to.equal(true);
+        starts.withdrawn("2001:db8::4", true);
+        expect(starts.take("2001:db8::1")).to.equal(false);
+        expect(starts.stats).to.deep.equal({ clients: 0, started: 1, cancelled: 1 });
+    });
+
+    it("Should forget the least recently credited client beyond maxClients", function () {
+        const starts = new UpstreamHeadStarts({ maxClients: 2 });
+        starts.earned("10.0.0.1", false);
+        starts.earned("10.0.0.2", false);
+        starts.earned("10.0.0.3", false);
+        expect(starts.stats.clients).to.equal(2);
+        expect(starts.take("10.0.0.1")).to.equal(false);
+        expect(starts.take("10.0.0.3")).to.equal(true);
+    });
+});
