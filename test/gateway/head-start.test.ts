@@ -80,12 +80,24 @@ describe("Upstream head starts", function () {
     let verifier: GatedVerifier;
     let headStarts: UpstreamHeadStarts;
     let index = 0n;
+    let failNextClaim = false;
 
     before(async function () {
         stack = await startDeployedStack();
         upstream = await startUpstreamServer({ apiKey: PROVIDER_KEY });
         chain = new JsonRpcProvider(stack.node.url, undefined, { staticNetwork: true, pollingInterval: 100, cacheTimeout: -1 });
-        store = new SqliteNullifierStore(path.join(mkdtempSync(path.join(os.tmpdir(), "zkapi-head-start-")), "gateway.db"));
+        const sqlite = new SqliteNullifierStore(path.join(mkdtempSync(path.join(os.tmpdir(), "zkapi-head-start-")), "gateway.db"));
+        // The real store, whose next claim fails when `failNextClaim` is set (a database outage).
+        store = new Proxy(sqlite, {
+            get(target, property, receiver) {
+                if (property === "claim" && failNextClaim) {
+                    failNextClaim = false;
+                    return () => Promise.reject(new Error("the database is down"));
+                }
+                const value = Reflect.get(target, property, receiver) as unknown;
+                return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+            }
+        });
         const { maxCost, policyPenalty } = stack.deployment.parameters;
         const api = upstreamApi({
             upstream: new UpstreamRouter({ openai: new HttpUpstream({ dialect: "openai", baseUrl: upstream.url, apiKey: PROVIDER_KEY }) }),
@@ -234,6 +246,23 @@ describe("Upstream head starts", function () {
         await expectCall(false);
         expect((await send("127.0.0.13", await nextTicket(), chat("after the repeat"))).status).to.equal(200);
         expect(verifier.seenAtCheck.at(-1)).to.equal(0);
+    });
+
+    it("Should cancel the call started ahead when the store cannot record the ticket", async function () {
+        await expectCall(false);
+        expect((await send("127.0.0.14", await nextTicket(), chat("earn one here"))).status).to.equal(200);
+        const ticket = await nextTicket();
+        const cancelled = await headStartCount("cancelled");
+        failNextClaim = true;
+        await expectCall(true);
+        const failed = await send("127.0.0.14", ticket, chat("while the database is down", { stream: true }));
+        expect(failed.status).to.equal(500);
+        expect(failed.charge).to.equal(undefined);
+        expect(verifier.seenAtCheck.at(-1)).to.equal(1);
+        expect(await headStartCount("cancelled")).to.equal(cancelled + 1);
+        // Nothing was recorded: the same ticket is served once the store is back.
+        expect((await user.lookup(ticket.nullifier, ticket.index)).code).to.equal("TICKET_UNKNOWN");
+        expect((await send("127.0.0.14", ticket, chat("after the outage"))).status).to.equal(200);
     });
 
     it("Should never start a call the route refuses before serving (a prompt above maxCost)", async function () {

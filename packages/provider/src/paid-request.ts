@@ -255,12 +255,22 @@ export class PaidRequestHandler {
         }
         const { ticket, hash } = checked;
         const request = ahead?.request ?? (route.prepare === undefined ? received : await route.prepare(received));
-        const claim = await this.options.store.claim(
-            { nullifier: hex(ticket.nullifier), kind: "request", x: hex(ticket.x), y: hex(ticket.y), requestHash: hex(hash), ticket: received.ticketHeader! },
-            this.replicaId,
-            this.now(),
-            this.leaseMs
-        );
+        let claim: Awaited<ReturnType<NullifierStore["claim"]>>;
+        try {
+            claim = await this.options.store.claim(
+                { nullifier: hex(ticket.nullifier), kind: "request", x: hex(ticket.x), y: hex(ticket.y), requestHash: hex(hash), ticket: received.ticketHeader! },
+                this.replicaId,
+                this.now(),
+                this.leaseMs
+            );
+        } catch (error) {
+            // The store failed: nothing is recorded, so nothing may be served.
+            if (ahead !== undefined) {
+                this.options.metrics.headStarts.inc({ outcome: "cancelled" });
+                ahead.cancel.abort();
+            }
+            throw error;
+        }
         if (claim.kind === "conflict" || claim.kind === "known") this.refusedAhead(received, ahead);
         if (claim.kind === "conflict") return this.conflict(ticket, claim.record);
         if (claim.kind === "known") return this.known(claim.record, hex(hash));
