@@ -15,6 +15,7 @@ const BENCHMARKS = [
     { name: "circuits", command: ["npx", "ts-node", "--transpile-only", "scripts/bench/circuits.ts"] },
     { name: "gas", command: ["npx", "hardhat", "run", "scripts/bench/gas.ts"] },
     { name: "verification", command: ["npx", "ts-node", "--transpile-only", "scripts/bench/verification.ts"] },
+    { name: "request-crypto", command: ["npx", "ts-node", "--transpile-only", "scripts/bench/request-crypto.ts"] },
     { name: "gateway", command: ["npx", "ts-node", "--transpile-only", "scripts/bench/gateway.ts"] },
     // Reuses the gateway benchmark's cached tickets: after it.
     { name: "abuse", command: ["npx", "ts-node", "--transpile-only", "scripts/bench/abuse.ts"] },
