@@ -64,7 +64,20 @@ for (const storeKind of ["sqlite", "postgres"] as const) {
             const base = defaultApi(stack.deployment);
             route = new GatedRoute(base.paid.find((p) => p.url === "/v1/chat/completions")!.route);
             const api: GatewayApi = { ...base, paid: [{ method: "POST", url: "/v1/chat/completions", route }] };
-            gateway = await createGateway({ deployment: stack.deployment, signingKey: stack.providerSigningKey, provider: chain, store, api, leaseMs: LEASE_MS, now: () => clock, workers: false });
+            // Head starts off: this suite counts and releases the route's servings one by one, and a
+            // head start would enter the route for a re-send that is then refused (the call is
+            // cancelled; test/gateway/head-start.test.ts covers that).
+            gateway = await createGateway({
+                deployment: stack.deployment,
+                signingKey: stack.providerSigningKey,
+                provider: chain,
+                store,
+                api,
+                leaseMs: LEASE_MS,
+                now: () => clock,
+                workers: false,
+                headStarts: false
+            });
             await gateway.app.listen({ port: 0, host: "127.0.0.1" });
             const address = gateway.app.server.address();
             url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
