@@ -264,11 +264,8 @@ export class PaidRequestHandler {
                 this.leaseMs
             );
         } catch (error) {
-            // The store failed: nothing is recorded, so nothing may be served.
-            if (ahead !== undefined) {
-                this.options.metrics.headStarts.inc({ outcome: "cancelled" });
-                ahead.cancel.abort();
-            }
+            // The store failed: nothing is recorded, so nothing may be served (not the client's fault: its other head starts stay).
+            this.cancelAhead(ahead);
             throw error;
         }
         if (claim.kind === "conflict" || claim.kind === "known") this.refusedAhead(received, ahead);
@@ -310,6 +307,11 @@ export class PaidRequestHandler {
     /** The ticket was refused or is not new: the client's head starts are withdrawn, and a call started ahead is cancelled. */
     private refusedAhead(received: IncomingRequest, ahead: HeadStart | undefined): void {
         if (received.client !== undefined) this.options.headStarts?.withdrawn(received.client, ahead !== undefined);
+        this.cancelAhead(ahead);
+    }
+
+    /** Cancels a call started ahead (if any): its answer will never be relayed. */
+    private cancelAhead(ahead: HeadStart | undefined): void {
         if (ahead === undefined) return;
         this.options.metrics.headStarts.inc({ outcome: "cancelled" });
         ahead.cancel.abort();
