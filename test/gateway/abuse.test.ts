@@ -341,21 +341,28 @@ describe("Gateway under abuse", function () {
             expect(verifier.stats.proofs).to.equal(before.proofs);
         });
 
-        it("Should check request signatures on the Spend pool's worker: a bad one is refused with 400 before its proof costs a pairing", async function () {
+        it("Should check a new client's lone bad request signature alongside its proof, and a suspect's on the worker before any pairing", async function () {
             const client = "127.0.0.6";
-            const before = { proofs: verifier.stats.proofs, pairings: verifier.stats.pairingChecks, tasks: verifier.taskStats };
-            const bad = await sendJunk(client, true);
-            expect(bad.status).to.equal(400);
-            expect(bad.code).to.equal("INVALID_REQUEST_SIGNATURE");
-            expect(verifier.taskStats.signatureChecks - before.tasks.signatureChecks, "checked on the worker").to.equal(1);
+            const before = { proofs: verifier.stats.proofs, tasks: verifier.taskStats };
+            // The pool is idle: the proof starts on the worker while the event loop checks the signature.
+            const first = await sendJunk(client, true);
+            expect(first.status).to.equal(400);
+            expect(first.code).to.equal("INVALID_REQUEST_SIGNATURE");
+            expect(verifier.taskStats.overlapped - before.tasks.overlapped, "checked alongside its proof").to.equal(1);
             expect(verifier.taskStats.invalidSignatures - before.tasks.invalidSignatures).to.equal(1);
-            expect(verifier.stats.proofs, "its proof was never verified").to.equal(before.proofs);
-            expect(verifier.stats.pairingChecks).to.equal(before.pairings);
+            // The client is now suspect: its next bad signature is checked on the worker first, and costs no pairing.
+            const second = await sendJunk(client, true);
+            expect(second.code).to.equal("INVALID_REQUEST_SIGNATURE");
+            expect(verifier.taskStats.overlapped - before.tasks.overlapped, "not overlapped").to.equal(1);
+            expect(verifier.taskStats.signatureChecks - before.tasks.signatureChecks).to.equal(2);
+            expect(verifier.taskStats.invalidSignatures - before.tasks.invalidSignatures).to.equal(2);
+            // The first one's proof was verified (one pairing, no more than a valid ticket costs); the suspect's never was.
+            expect(verifier.stats.proofs - before.proofs).to.equal(1);
             // The same junk with a good signature reaches the proof check, on the same worker round trip.
             const junk = await sendJunk(client);
             expect(junk.code).to.equal("INVALID_PROOF");
-            expect(verifier.taskStats.signatureChecks - before.tasks.signatureChecks).to.equal(2);
-            expect(verifier.stats.proofs - before.proofs).to.equal(1);
+            expect(verifier.taskStats.signatureChecks - before.tasks.signatureChecks).to.equal(3);
+            expect(verifier.stats.proofs - before.proofs).to.equal(2);
         });
 
         it("Should verify a suspect client's proofs on their own, so that they never spoil a batch of others' proofs", async function () {

@@ -613,7 +613,7 @@ describe("Batch Groth16 verifier", function () {
         };
 
         it("Should check request signatures on the worker first: a bad one is refused without verifying its proof", async function () {
-            const pool = new VerificationPool(vkey, { threads: 1 });
+            const pool = new VerificationPool(vkey, { threads: 1, overlapWhenIdle: false });
             const reference = new BatchProofVerifier(vkey);
             try {
                 await pool.ready();
@@ -630,7 +630,7 @@ describe("Batch Groth16 verifier", function () {
                 // The three bad signatures cost no pairing: their proofs never reached the engine.
                 expect(pool.stats.proofs).to.equal(16 - badSignatures.length);
                 expect(pool.stats.invalid).to.equal(1);
-                expect(pool.taskStats).to.deep.equal({ signatureChecks: 16, invalidSignatures: 3, signatures: 0 });
+                expect(pool.taskStats).to.deep.equal({ signatureChecks: 16, invalidSignatures: 3, overlapped: 0, signatures: 0 });
                 // A bad signature on a valid proof, alone in its batch: no batch at all reaches the engine.
                 const { batches, pairingChecks } = pool.stats;
                 expect(await pool.checkTicket({ ...valid[0]!, requestSignature: requestSignature(7n, true) })).to.equal("invalid-signature");
@@ -639,6 +639,32 @@ describe("Batch Groth16 verifier", function () {
             } finally {
                 await pool.close();
                 await reference.close();
+            }
+        });
+
+        it("Should check a lone ticket's signature on this thread while an idle worker verifies its proof, and queued or suspect tickets signature first", async function () {
+            const pool = new VerificationPool(vkey, { threads: 1 });
+            try {
+                await pool.ready();
+                const badProof = clone(valid[1]!);
+                badProof.publicSignals[6] = (badProof.publicSignals[6]! + 1n) % R;
+                // Lone tickets on an idle pool: overlapped, and the verdicts are exact.
+                expect(await pool.checkTicket({ ...valid[0]!, requestSignature: requestSignature(randomFieldElement()) })).to.equal("valid");
+                expect(await pool.checkTicket({ ...badProof, requestSignature: requestSignature(randomFieldElement()) })).to.equal("invalid-proof");
+                expect(await pool.checkTicket({ ...valid[2]!, requestSignature: requestSignature(randomFieldElement(), true) })).to.equal("invalid-signature");
+                expect(pool.taskStats).to.deep.equal({ signatureChecks: 3, invalidSignatures: 1, overlapped: 3, signatures: 0 });
+                // Marked alone (a suspect client's), a bad signature goes to the worker first (after the proof in flight) and costs no pairing.
+                expect(await pool.checkTicket({ ...valid[3]!, alone: true, requestSignature: requestSignature(randomFieldElement(), true) })).to.equal("invalid-signature");
+                // The overlapped bad signature's proof was verified alongside it (one pairing, as a valid ticket costs); the suspect's was not.
+                expect(pool.stats.proofs).to.equal(3);
+                expect(pool.taskStats.overlapped).to.equal(3);
+                // Tickets that arrive together: the first finds the worker idle, the rest wait and are checked signature first.
+                const together = [4, 5, 6, 7].map((i) => pool.checkTicket({ ...valid[i]!, requestSignature: requestSignature(randomFieldElement(), i === 6) }));
+                expect(await Promise.all(together)).to.deep.equal(["valid", "valid", "invalid-signature", "valid"]);
+                expect(pool.taskStats).to.deep.equal({ signatureChecks: 8, invalidSignatures: 3, overlapped: 4, signatures: 0 });
+                expect(pool.stats.proofs, "the queued bad signature cost no pairing").to.equal(6);
+            } finally {
+                await pool.close();
             }
         });
 
@@ -723,6 +749,10 @@ describe("Batch Groth16 verifier", function () {
             await pool.close();
             await pool.verify(valid[0]!.proof, valid[0]!.publicSignals).then(
                 () => expect.fail("a closed pool must refuse proofs"),
+                (error: Error) => expect(error.message).to.match(/closed/)
+            );
+            await pool.checkTicket({ ...valid[0]!, requestSignature: requestSignature(randomFieldElement(), true) }).then(
+                () => expect.fail("a closed pool must refuse tickets, whatever their signature"),
                 (error: Error) => expect(error.message).to.match(/closed/)
             );
         });

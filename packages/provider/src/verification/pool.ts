@@ -7,6 +7,7 @@ import type { Point, ProviderPrivateKey, Signature, VerificationKey } from "@zk-
 import { assertVerificationKey, loadVerificationKey } from "../batch-verifier";
 import type { BatchVerifierStats, Groth16BatchVerifierOptions } from "../batch-verifier";
 import type { BaseToSign, ChargeToSign, ProviderSigner, SignedCharge } from "../provider-signer";
+import { requestSignatureHolds } from "../ticket-checker";
 import type { TicketCheck, TicketChecker, TicketVerdict } from "../ticket-checker";
 import type { ProofVerifier } from "../ticket-verifier";
 import type { CheckItem, SignJob, SignOutcome, WorkerReply, WorkerRequest, WorkerSetup } from "./messages";
@@ -20,6 +21,14 @@ export interface VerificationPoolOptions {
     readonly engine?: Groth16BatchVerifierOptions;
     /** The provider's signing key: the workers then sign charges and bases too (see providerSigner()). */
     readonly signingKey?: ProviderPrivateKey;
+    /**
+     * When a ticket finds a worker idle and nothing queued, start its proof on that worker and
+     * check its request signature on the calling thread meanwhile (default true): a lone
+     * ticket's checks then take as long as its proof, not its proof plus its signature. A
+     * ticket that finds the pool busy, or marked `alone` (a suspect client's), is checked
+     * signature first on the worker, so that a bad signature costs no pairing.
+     */
+    readonly overlapWhenIdle?: boolean;
 }
 
 /** A task waiting for (or on) a worker. */
@@ -36,9 +45,11 @@ type PendingSign = Pending<SignJob, SignOutcome>;
 
 /** What the workers did besides verifying proofs (counted as their answers arrive). */
 export interface PoolTaskStats {
-    /** Request signatures checked on the workers, and how many of them were refused (their proofs never verified). */
+    /** Request signatures checked, and how many of them were refused (their proofs never verified, unless overlapped). */
     readonly signatureChecks: number;
     readonly invalidSignatures: number;
+    /** Of those, the signatures checked on the calling thread while an idle worker verified the proof (overlapWhenIdle). */
+    readonly overlapped: number;
     /** Charges and bases signed on the workers. */
     readonly signatures: number;
 }
@@ -71,8 +82,9 @@ const SUMMED = ["batches", "proofs", "malformed", "invalid", "pairingChecks", "g
 /**
  * A {@link ProofVerifier} that verifies Groth16 proofs of one key on worker threads, so that
  * pairings never block the gateway's event loop (HTTP, the store) and run on the other cores.
- * It is also a {@link TicketChecker} (each ticket's request signature is checked on the worker
- * before its proof, and a bad one costs no pairing) and, given the provider's signing key, it
+ * It is also a {@link TicketChecker} (on a busy pool each ticket's request signature is checked on
+ * the worker before its proof, and a bad one costs no pairing; a lone ticket on an idle pool has
+ * its signature checked on the calling thread while the worker verifies its proof) and, given the provider's signing key, it
  * signs charges and bases on the workers (providerSigner()). Each worker holds a warm batch-verification engine (batch-verifier.ts). A proof
  * is sent as soon as a worker is idle; the proofs that arrive while every worker is busy wait
  * and go together, up to `maxBatch`, to the next worker that frees up: batches grow with the
@@ -88,7 +100,8 @@ export class VerificationPool implements ProofVerifier {
     private readonly checks: PendingCheck[] = [];
     private readonly signs: PendingSign[] = [];
     private readonly publicKey?: Point<bigint>;
-    private readonly counts = { signatureChecks: 0, invalidSignatures: 0, signatures: 0 };
+    private readonly counts = { signatureChecks: 0, invalidSignatures: 0, overlapped: 0, signatures: 0 };
+    private readonly overlapWhenIdle: boolean;
     private readonly started: Promise<void>;
     private nextId = 0;
     private closed = false;
@@ -102,6 +115,7 @@ export class VerificationPool implements ProofVerifier {
         this.setup = { verificationKey: key, engine: options.engine ?? {}, signingKey: options.signingKey };
         if (options.signingKey !== undefined) this.publicKey = providerPublicKey(options.signingKey);
         this.maxBatch = Math.max(1, Math.floor(options.maxBatch ?? 64));
+        this.overlapWhenIdle = options.overlapWhenIdle ?? true;
         this.threads = Math.max(1, Math.floor(options.threads ?? defaultVerificationThreads()));
         const starts: Promise<void>[] = [];
         for (let i = 0; i < this.threads; i++) starts.push(this.spawn());
@@ -136,9 +150,44 @@ export class VerificationPool implements ProofVerifier {
         return (await this.enqueue(this.checks, { proof, publicSignals, alone: hint?.alone === true })) === "valid";
     }
 
-    /** Checks a ticket on a worker: its request signature, then (only if that holds) its proof. */
+    /**
+     * Checks a ticket: on a busy pool (or for a ticket marked `alone`), on a worker, its request
+     * signature then (only if that holds) its proof; on an idle pool, its proof on the idle
+     * worker and its signature on this thread at the same time (see overlapWhenIdle).
+     */
     checkTicket(check: TicketCheck): Promise<TicketVerdict> {
+        if (this.overlapWhenIdle && check.alone !== true && this.idle()) return this.checkOverlapped(check);
         return this.enqueue(this.checks, { proof: check.proof, publicSignals: check.publicSignals, alone: check.alone === true, requestSignature: check.requestSignature });
+    }
+
+    /** True if nothing waits and a worker is free: a proof sent now starts at once. */
+    private idle(): boolean {
+        if (this.closed || this.startError !== undefined || this.checks.length > 0 || this.signs.length > 0) return false;
+        return this.slots.some((slot) => slot.ready && !slot.gone && slot.inFlight === undefined);
+    }
+
+    /**
+     * The proof goes to the idle worker first (posted before this returns), then the signature
+     * is checked here while the worker verifies. A bad signature answers at once; its proof's
+     * verdict is dropped. The pairing it cost is one an idle worker had to spare, and costs no
+     * more than a valid ticket's.
+     */
+    private checkOverlapped(check: TicketCheck): Promise<TicketVerdict> {
+        const proof = this.enqueue(this.checks, { proof: check.proof, publicSignals: check.publicSignals, alone: false });
+        proof.catch(() => undefined); // awaited below unless the signature fails
+        this.counts.signatureChecks++;
+        this.counts.overlapped++;
+        let holds: boolean;
+        try {
+            holds = requestSignatureHolds(check.requestSignature);
+        } catch (error) {
+            return Promise.reject(error);
+        }
+        if (!holds) {
+            this.counts.invalidSignatures++;
+            return Promise.resolve("invalid-signature");
+        }
+        return proof;
     }
 
     /** Signs charges and bases with the provider key on the workers (undefined if the pool has no signing key). */
