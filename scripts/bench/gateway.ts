@@ -3,7 +3,8 @@
  * latency the gateway adds, over real HTTP with real tickets, for the SQLite store, the
  * PostgreSQL store, one and two replicas, Spend verification on a worker thread (the default)
  * or on the event loop; and the time to the first byte of a streamed answer through the
- * gateway against the upstream alone.
+ * gateway against the upstream alone (BENCH_TTFB (20) requests, for an upstream whose first
+ * event comes after 20 ms and one whose first event comes after 100 ms).
  *
  *   npx ts-node --transpile-only scripts/bench/gateway.ts
  *
@@ -155,6 +156,8 @@ async function measure(stack: DeployedStack, postgres: LocalPostgres, config: Co
 }
 
 interface TtfbResult {
+    /** The test model server's delay before each streamed event (its first included). */
+    readonly eventDelayMs: number;
     readonly upstream: Stats;
     /** Through a gateway that starts the upstream call while the ticket is checked (the client's earlier tickets passed). */
     readonly gateway: Stats;
@@ -164,15 +167,19 @@ interface TtfbResult {
     readonly gatewayTotal: Stats;
 }
 
+/** The upstreams of the time-to-first-byte runs: a fast one (first event after 20 ms), and one whose first event takes 100 ms, as a small model's first token may. */
+const TTFB_EVENT_DELAYS_MS = [20, 100] as const;
+
 /**
- * Time to the first byte of a streamed chat completion (20 ms between the upstream's events),
- * one request at a time: from the test model server alone; through a gateway in front of it,
+ * Time to the first byte of a streamed chat completion (`eventDelayMs` between the upstream's
+ * events, and before the first), one request at a time: from the test model server alone; through a gateway in front of it,
  * whose head starts let the upstream call start while the ticket is checked (every request
  * here but the first comes from a client whose tickets passed); and through a gateway with
  * head starts off, which checks and records the ticket before it calls the upstream, as every
  * gateway does for a new client's first request.
  */
-async function timeToFirstByte(stack: DeployedStack, postgres: LocalPostgres, requests: readonly BenchRequest[]): Promise<TtfbResult> {
+async function timeToFirstByte(stack: DeployedStack, postgres: LocalPostgres, requests: readonly BenchRequest[], eventDelayMs: number): Promise<TtfbResult> {
+    if (requests.length < TTFB_REQUESTS + 2) throw new Error(`the time to first byte needs ${TTFB_REQUESTS + 2} tickets, ${requests.length} are left: raise BENCH_ACCOUNTS or lower BENCH_TTFB`);
     const upstream = await startUpstream();
     const gateway = await startGateway(stack, { store: await freshStore({ name: "ttfb", store: "postgres", replicas: 1 }, postgres), upstream: `${upstream.url}/v1` });
     const checksFirst = await startGateway(stack, {
@@ -186,7 +193,7 @@ async function timeToFirstByte(stack: DeployedStack, postgres: LocalPostgres, re
         const through: { first: number; total: number }[] = [];
         const throughChecked: number[] = [];
         for (let i = 0; i < TTFB_REQUESTS + 2; i++) {
-            const body = JSON.stringify({ model: "test-model+slow=20", stream: true, messages: [{ role: "user", content: `stream ${i} of the time to first byte` }], max_tokens: 8 });
+            const body = JSON.stringify({ model: `test-model+slow=${eventDelayMs}`, stream: true, messages: [{ role: "user", content: `stream ${i} of the time to first byte` }], max_tokens: 8 });
             const alone = await client.send(upstream.url, { body });
             if (alone.status !== 200) throw new Error(`the upstream answered ${alone.status}`);
             // The same ticket on both gateways: each has its own store.
@@ -200,6 +207,7 @@ async function timeToFirstByte(stack: DeployedStack, postgres: LocalPostgres, re
             throughChecked.push(checked.firstByteMs);
         }
         return {
+            eventDelayMs,
             upstream: stats(direct.map((d) => d.first)),
             gateway: stats(through.map((d) => d.first)),
             gatewayChecksFirst: stats(throughChecked),
@@ -221,14 +229,15 @@ async function main(): Promise<void> {
     const chain = new JsonRpcProvider(stack.node.url, undefined, { staticNetwork: true, pollingInterval: 100, cacheTimeout: -1 });
     const postgres = await startPostgres();
     const results: ConfigResult[] = [];
-    let ttfb: TtfbResult;
+    const ttfb: TtfbResult[] = [];
     let tickets = 0;
     try {
         const identities = await registerBenchAccounts(stack, chain, ACCOUNTS);
         const requests = await benchRequests(stack, chain, identities);
         tickets = requests.length;
         for (const config of CONFIGS.filter((c) => SELECTED.includes(c.name))) results.push(await measure(stack, postgres, config, requests));
-        ttfb = await timeToFirstByte(stack, postgres, requests);
+        // Each run its own tickets (and each gateway its own store).
+        for (const [k, delay] of TTFB_EVENT_DELAYS_MS.entries()) ttfb.push(await timeToFirstByte(stack, postgres, requests.slice(k * (TTFB_REQUESTS + 2)), delay));
     } finally {
         chain.destroy();
         await stack.stop();
@@ -254,12 +263,15 @@ async function main(): Promise<void> {
         `${fmtMs(r.gatewayCpuMs.median)}, ${fmtMs(r.loadCpuMs.median)}, ${fmtMs(r.machineCpuMs.median)}`,
         r.loadBefore.toFixed(2)
     ]);
-    const ttfbLine =
-        `Time to first byte of a streamed chat completion (test model server, 20 ms between events, one at a time, n = ${ttfb!.gateway.n}): ` +
-        `upstream alone p50 ${fmtMs(ttfb!.upstream.p50)} ms (p95 ${fmtMs(ttfb!.upstream.p95)}), through the gateway p50 ${fmtMs(ttfb!.gateway.p50)} ms (p95 ${fmtMs(ttfb!.gateway.p95)}): ` +
-        `the gateway adds ${fmtMs(ttfb!.gateway.p50 - ttfb!.upstream.p50)} ms before the first event (the upstream call started while the ticket is checked); ` +
-        `with the checks first (a new client's first request, or head starts off) p50 ${fmtMs(ttfb!.gatewayChecksFirst.p50)} ms (p95 ${fmtMs(ttfb!.gatewayChecksFirst.p95)}), +${fmtMs(ttfb!.gatewayChecksFirst.p50 - ttfb!.upstream.p50)} ms; ` +
-        `whole stream ${fmtMs(ttfb!.upstreamTotal.p50)} ms alone, ${fmtMs(ttfb!.gatewayTotal.p50)} ms through the gateway.`;
+    const ttfbLines = ttfb.map(
+        (t) =>
+            `Time to first byte of a streamed chat completion (test model server, ${t.eventDelayMs} ms before each event, one at a time, n = ${t.gateway.n}): ` +
+            `upstream alone p50 ${fmtMs(t.upstream.p50)} ms (p95 ${fmtMs(t.upstream.p95)}), through the gateway p50 ${fmtMs(t.gateway.p50)} ms (p95 ${fmtMs(t.gateway.p95)}): ` +
+            `the gateway adds ${fmtMs(t.gateway.p50 - t.upstream.p50)} ms before the first event (the upstream call started while the ticket is checked); ` +
+            `with the checks first (a new client's first request, or head starts off) p50 ${fmtMs(t.gatewayChecksFirst.p50)} ms (p95 ${fmtMs(t.gatewayChecksFirst.p95)}), +${fmtMs(t.gatewayChecksFirst.p50 - t.upstream.p50)} ms; ` +
+            `whole stream ${fmtMs(t.upstreamTotal.p50)} ms alone, ${fmtMs(t.gatewayTotal.p50)} ms through the gateway.`
+    );
+    const ttfbLine = ttfbLines.join("\n\n");
     console.log(`\n${textTable(headers, rows)}\n\n${ttfbLine}`);
     const warning = busyWarning(machine);
     const markdown = [
@@ -277,7 +289,7 @@ async function main(): Promise<void> {
         "",
         ttfbLine
     ].join("\n");
-    writeReport("gateway", { machine, accounts: ACCOUNTS, tickets, rounds: ROUNDS, concurrency: CONCURRENCY, serial: SERIAL, results, timeToFirstByte: ttfb! }, markdown);
+    writeReport("gateway", { machine, accounts: ACCOUNTS, tickets, rounds: ROUNDS, concurrency: CONCURRENCY, serial: SERIAL, results, timeToFirstByte: ttfb }, markdown);
 }
 
 main().then(

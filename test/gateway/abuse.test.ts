@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
-import http from "node:http";
 import { connect } from "node:net";
 import type { Socket } from "node:net";
 import os from "node:os";
@@ -26,6 +25,8 @@ import { ClientAdmission, createGateway, SqliteNullifierStore, VerificationPool 
 import type { Gateway, NullifierStore } from "@zk-api-credits/provider";
 import { startDeployedStack } from "../../scripts/lib/stack";
 import type { DeployedStack } from "../../scripts/lib/stack";
+import { requestFrom } from "../helpers/http-from";
+import type { AnswerFrom } from "../helpers/http-from";
 import { chat, RawUser } from "../helpers/tickets";
 import type { ProvedTicket } from "../helpers/tickets";
 import { eventually } from "../helpers/users";
@@ -38,45 +39,6 @@ const HEADERS_BOUND_MS = 3 * HEADERS_TIMEOUT_MS;
 const REQUEST_BOUND_MS = 3 * REQUEST_TIMEOUT_MS;
 /** Failed checks a client may accumulate in these tests before it is refused. */
 const BURST = 4;
-
-/** An answer read over a fresh connection from a chosen local address (the client the gateway sees). */
-interface RawAnswer {
-    readonly status: number;
-    readonly code?: string;
-    readonly body: string;
-}
-
-function rawRequest(
-    url: string,
-    options: { method?: string; path: string; headers?: Record<string, string>; body?: Buffer | string; from?: string }
-): Promise<RawAnswer> {
-    const { hostname, port } = new URL(url);
-    const body = typeof options.body === "string" ? Buffer.from(options.body) : options.body;
-    return new Promise((resolve, reject) => {
-        const request = http.request(
-            {
-                host: hostname,
-                port: Number(port),
-                method: options.method ?? "POST",
-                path: options.path,
-                localAddress: options.from,
-                agent: false,
-                headers: { ...(body === undefined ? {} : { "content-length": String(body.length) }), ...options.headers }
-            },
-            (response) => {
-                const chunks: Buffer[] = [];
-                response.on("data", (chunk: Buffer) => chunks.push(chunk));
-                response.on("end", () => {
-                    const code = response.headers[ERROR_CODE_HEADER];
-                    resolve({ status: response.statusCode ?? 0, code: typeof code === "string" ? code : undefined, body: Buffer.concat(chunks).toString() });
-                });
-                response.on("error", reject);
-            }
-        );
-        request.on("error", reject);
-        request.end(body);
-    });
-}
 
 /** A raw connection that sends `prefix`, then one byte of `drip` every `everyMs` (or nothing), and never finishes its request. */
 interface SlowClient {
@@ -195,14 +157,14 @@ describe("Gateway under abuse", function () {
         });
     }
 
-    const sendJunk = (from: string, badSignature = false): Promise<RawAnswer> => {
+    const sendJunk = (from: string, badSignature = false): Promise<AnswerFrom> => {
         const body = JSON.stringify(chat(`junk ${scalar()}`));
-        return rawRequest(url, { path: PAID, from, body, headers: { "content-type": "application/json", [TICKET_HEADER]: junkTicket(body, badSignature) } });
+        return requestFrom(url, { path: PAID, from, body, headers: { "content-type": "application/json", [TICKET_HEADER]: junkTicket(body, badSignature) } });
     };
 
-    const sendHonest = (ticket: ProvedTicket, content: string, from: string): Promise<RawAnswer> => {
+    const sendHonest = (ticket: ProvedTicket, content: string, from: string): Promise<AnswerFrom> => {
         const body = JSON.stringify(chat(content));
-        return rawRequest(url, {
+        return requestFrom(url, {
             path: PAID,
             from,
             body,
@@ -280,7 +242,7 @@ describe("Gateway under abuse", function () {
             expect(chunked.status).to.equal(413);
             expect(chunked.headers.get(ERROR_CODE_HEADER)).to.equal("BODY_TOO_LARGE");
             await chunked.arrayBuffer();
-            const raw = await rawRequest(url, { path: GATEWAY_PATHS.fold, body: big, headers: { "content-type": "application/json" } });
+            const raw = await requestFrom(url, { path: GATEWAY_PATHS.fold, body: big, headers: { "content-type": "application/json" } });
             expect(raw.status).to.equal(413);
             expect(raw.code).to.equal("BODY_TOO_LARGE");
             expect((await store.stats()).tickets).to.equal(recorded);
@@ -309,7 +271,7 @@ describe("Gateway under abuse", function () {
             const before = verifier.stats;
             // One failure makes the client suspect; from then on it pays when admitted, so however
             // many junk tickets it has in flight at once, only its budget's worth are checked.
-            const answers: RawAnswer[] = [await sendJunk(attacker)];
+            const answers: AnswerFrom[] = [await sendJunk(attacker)];
             for (let round = 0; round < 6; round++) answers.push(...(await Promise.all(Array.from({ length: 8 }, () => sendJunk(attacker)))));
             const refused = answers.filter((a) => a.status === 429);
             expect(answers.filter((a) => a.status === 403).map((a) => a.code)).to.deep.equal(new Array<string>(BURST).fill("INVALID_PROOF"));
@@ -384,12 +346,12 @@ describe("Gateway under abuse", function () {
         it("Should refuse junk folds from a client over its budget before any pairing", async function () {
             const attacker = "127.0.0.5";
             const before = foldVerifier.stats;
-            const answers: RawAnswer[] = [];
+            const answers: AnswerFrom[] = [];
             for (let i = 0; i < 2 * BURST; i++) {
                 // Free to build: the context, a point of Baby Jubjub, any nullifier, random group elements.
                 const newBase = commitTicket(BigInt(i), scalar(), 12_345n);
                 const body = foldRequestBody({ version: 2, context: stack.deployment.parameters.context, foldNullifier: scalar(), newBase, proof: junkProof() });
-                answers.push(await rawRequest(url, { path: GATEWAY_PATHS.fold, from: attacker, body, headers: { "content-type": "application/json" } }));
+                answers.push(await requestFrom(url, { path: GATEWAY_PATHS.fold, from: attacker, body, headers: { "content-type": "application/json" } }));
             }
             expect(answers.slice(0, BURST).map((a) => a.code)).to.deep.equal(new Array<string>(BURST).fill("INVALID_PROOF"));
             expect(answers.slice(BURST).map((a) => a.code)).to.deep.equal(new Array<string>(BURST).fill("RATE_LIMITED"));

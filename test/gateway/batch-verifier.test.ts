@@ -642,7 +642,7 @@ describe("Batch Groth16 verifier", function () {
             }
         });
 
-        it("Should check a lone ticket's signature on this thread while an idle worker verifies its proof, and queued or suspect tickets signature first", async function () {
+        it("Should check a lone ticket's signature on this thread while an idle worker verifies its proof, and queued, suspect or keep-thread-free tickets signature first", async function () {
             const pool = new VerificationPool(vkey, { threads: 1 });
             try {
                 await pool.ready();
@@ -658,11 +658,16 @@ describe("Batch Groth16 verifier", function () {
                 // The overlapped bad signature's proof was verified alongside it (one pairing, as a valid ticket costs); the suspect's was not.
                 expect(pool.stats.proofs).to.equal(3);
                 expect(pool.taskStats.overlapped).to.equal(3);
+                // Marked keepThreadFree (an upstream call was just started on this thread): on the worker, signature first.
+                expect(await pool.checkTicket({ ...valid[8]!, keepThreadFree: true, requestSignature: requestSignature(randomFieldElement(), true) })).to.equal("invalid-signature");
+                expect(await pool.checkTicket({ ...valid[8]!, keepThreadFree: true, requestSignature: requestSignature(randomFieldElement()) })).to.equal("valid");
+                expect(pool.taskStats.overlapped).to.equal(3);
+                expect(pool.stats.proofs, "only the good signature's proof").to.equal(4);
                 // Tickets that arrive together: the first finds the worker idle, the rest wait and are checked signature first.
                 const together = [4, 5, 6, 7].map((i) => pool.checkTicket({ ...valid[i]!, requestSignature: requestSignature(randomFieldElement(), i === 6) }));
                 expect(await Promise.all(together)).to.deep.equal(["valid", "valid", "invalid-signature", "valid"]);
-                expect(pool.taskStats).to.deep.equal({ signatureChecks: 8, invalidSignatures: 3, overlapped: 4, signatures: 0 });
-                expect(pool.stats.proofs, "the queued bad signature cost no pairing").to.equal(6);
+                expect(pool.taskStats).to.deep.equal({ signatureChecks: 10, invalidSignatures: 4, overlapped: 4, signatures: 0 });
+                expect(pool.stats.proofs, "the queued bad signature cost no pairing").to.equal(7);
             } finally {
                 await pool.close();
             }

@@ -1,5 +1,4 @@
 import { mkdtempSync } from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -7,6 +6,7 @@ import { JsonRpcProvider } from "ethers";
 import {
     BatchProofVerifier,
     createGateway,
+    InThreadTicketChecker,
     HttpUpstream,
     PriceTable,
     SqliteNullifierStore,
@@ -14,7 +14,7 @@ import {
     upstreamApi,
     UpstreamRouter
 } from "@zk-api-credits/provider";
-import type { Gateway, NullifierStore, ProofVerifier, VerificationHint } from "@zk-api-credits/provider";
+import type { Gateway, NullifierStore, ProofVerifier, TicketCheck, TicketChecker, TicketVerdict, VerificationHint } from "@zk-api-credits/provider";
 import { circuitArtifacts } from "@zk-api-credits/circuits";
 import { decodeCharge } from "@zk-api-credits/protocol";
 import type { ChargeReceipt } from "@zk-api-credits/protocol";
@@ -22,6 +22,7 @@ import { startDeployedStack } from "../../scripts/lib/stack";
 import type { DeployedStack } from "../../scripts/lib/stack";
 import { startUpstreamServer } from "../support/upstream-server";
 import type { UpstreamServer } from "../support/upstream-server";
+import { requestFrom } from "../helpers/http-from";
 import { chat, RawUser } from "../helpers/tickets";
 import type { ProvedTicket } from "../helpers/tickets";
 
@@ -32,12 +33,16 @@ const PROVIDER_KEY = "sk-provider-secret";
  * upstream had received, and (when `waitForUpstream` is set) waits until the upstream has
  * received this request's call. A call that is not started before the ticket's checks end
  * can never satisfy that wait, so the test fails rather than passes by luck; no timing is
- * assumed either way.
+ * assumed either way. It also records whether each ticket asked to keep the gateway's thread
+ * free (an upstream call started ahead: a verification pool then checks the signature on its
+ * worker rather than on the thread that must send that call).
  */
-class GatedVerifier implements ProofVerifier {
+class GatedVerifier implements ProofVerifier, TicketChecker {
     waitForUpstream = false;
     /** Upstream calls seen when each proof reached the verifier. */
     readonly seenAtCheck: number[] = [];
+    /** Each ticket's keepThreadFree. */
+    readonly threadKeptFree: boolean[] = [];
     callsBefore = 0;
 
     constructor(
@@ -56,6 +61,11 @@ class GatedVerifier implements ProofVerifier {
         }
         this.seenAtCheck.push(seen - this.callsBefore);
         return this.inner.verify(proof, publicSignals, hint);
+    }
+
+    checkTicket(check: TicketCheck): Promise<TicketVerdict> {
+        this.threadKeptFree.push(check.keepThreadFree === true);
+        return new InThreadTicketChecker(this).checkTicket(check);
     }
 }
 
@@ -127,39 +137,20 @@ describe("Upstream head starts", function () {
     }
 
     /** Sends a paid request from local address `from` (the client the gateway sees); keeps its charge. */
-    function send(from: string, ticket: ProvedTicket, body: object, header?: string): Promise<Answer> {
+    async function send(from: string, ticket: ProvedTicket, body: object, header?: string): Promise<Answer> {
         const bytes = Buffer.from(JSON.stringify(body));
         const route = "/v1/chat/completions";
-        const { port } = new URL(url);
-        return new Promise((resolve, reject) => {
-            const request = http.request(
-                {
-                    host: "127.0.0.1",
-                    port: Number(port),
-                    method: "POST",
-                    path: route,
-                    localAddress: from,
-                    agent: false,
-                    headers: { "content-type": "application/json", "content-length": String(bytes.length), "zkapi-ticket": header ?? user.ticketHeader(ticket, "POST", route, bytes) }
-                },
-                (response) => {
-                    const chunks: Buffer[] = [];
-                    response.on("data", (chunk: Buffer) => chunks.push(chunk));
-                    response.on("end", () => {
-                        const text = Buffer.concat(chunks).toString();
-                        const header = response.headers["zkapi-charge"];
-                        const encoded = typeof header === "string" ? header : /^: zkapi-charge ([A-Za-z0-9_-]+)$/m.exec(text)?.[1];
-                        const charge = encoded === undefined ? undefined : decodeCharge(encoded);
-                        if (charge !== undefined) user.accept(ticket, charge);
-                        const code = response.headers["zkapi-error"];
-                        resolve({ status: response.statusCode ?? 0, code: typeof code === "string" ? code : undefined, body: text, charge });
-                    });
-                    response.on("error", reject);
-                }
-            );
-            request.on("error", reject);
-            request.end(bytes);
+        const answer = await requestFrom(url, {
+            path: route,
+            from,
+            body: bytes,
+            headers: { "content-type": "application/json", "zkapi-ticket": header ?? user.ticketHeader(ticket, "POST", route, bytes) }
         });
+        const chargeHeader = answer.headers["zkapi-charge"];
+        const encoded = typeof chargeHeader === "string" ? chargeHeader : /^: zkapi-charge ([A-Za-z0-9_-]+)$/m.exec(answer.body)?.[1];
+        const charge = encoded === undefined ? undefined : decodeCharge(encoded);
+        if (charge !== undefined) user.accept(ticket, charge);
+        return { status: answer.status, code: answer.code, body: answer.body, charge };
     }
 
     /** Prepares the gate for the next request: counts the upstream's calls so far. */
@@ -179,6 +170,7 @@ describe("Upstream head starts", function () {
         expect(answer.status).to.equal(200);
         expect(answer.charge!.cost).to.be.greaterThan(0n);
         expect(verifier.seenAtCheck.at(-1)).to.equal(0);
+        expect(verifier.threadKeptFree.at(-1), "nothing to send meanwhile").to.equal(false);
         expect(await headStartCount("served")).to.equal(0);
         expect(headStarts.stats.clients).to.equal(1);
     });
@@ -188,6 +180,7 @@ describe("Upstream head starts", function () {
         const buffered = await send("127.0.0.11", await nextTicket(), chat("second request"));
         expect(buffered.status).to.equal(200);
         expect(verifier.seenAtCheck.at(-1)).to.equal(1);
+        expect(verifier.threadKeptFree.at(-1), "the thread stays free to send the call started ahead").to.equal(true);
         expect(buffered.body).to.contain("second request");
         expect(buffered.charge!.cost).to.be.greaterThan(0n);
 
@@ -195,6 +188,7 @@ describe("Upstream head starts", function () {
         const streamed = await send("127.0.0.11", await nextTicket(), chat("third request streamed", { stream: true }));
         expect(streamed.status).to.equal(200);
         expect(verifier.seenAtCheck.at(-1)).to.equal(1);
+        expect(verifier.threadKeptFree.at(-1)).to.equal(true);
         expect(streamed.body).to.contain("data: [DONE]");
         expect(streamed.charge!.cost).to.be.greaterThan(0n);
         expect(await headStartCount("served")).to.equal(2);
@@ -202,6 +196,7 @@ describe("Upstream head starts", function () {
         await expectCall(false);
         expect((await send("127.0.0.12", await nextTicket(), chat("from elsewhere"))).status).to.equal(200);
         expect(verifier.seenAtCheck.at(-1)).to.equal(0);
+        expect(verifier.threadKeptFree.at(-1)).to.equal(false);
     });
 
     it("Should cancel the call of a ticket whose proof fails, charge nothing, and withdraw the client's head starts", async function () {

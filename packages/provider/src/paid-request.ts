@@ -193,8 +193,11 @@ export class PaidRequestHandler {
         }
     }
 
-    /** Every check that needs no store: shape, context, request key, root, signature, proof. */
-    private async checkTicket(request: IncomingRequest): Promise<{ ticket: TicketEnvelope; hash: bigint }> {
+    /**
+     * Every check that needs no store: shape, context, request key, root, signature, proof.
+     * `upstreamStarted`: a call was started ahead, so this thread stays free to send it.
+     */
+    private async checkTicket(request: IncomingRequest, upstreamStarted = false): Promise<{ ticket: TicketEnvelope; hash: bigint }> {
         if (request.ticketHeader === undefined || request.ticketHeader.length === 0) {
             throw new GatewayError(402, "MISSING_TICKET", "this endpoint is paid: send a ticket in the zkapi-ticket header");
         }
@@ -230,7 +233,8 @@ export class PaidRequestHandler {
             requestSignature: { message: hash, signature: ticket.requestSignature, publicKey: ticket.ephemeralKey },
             proof: ticket.proof,
             publicSignals: spendSignals(ticket),
-            alone: admission?.suspect?.(client) === true
+            alone: admission?.suspect?.(client) === true,
+            keepThreadFree: upstreamStarted
         });
         this.options.metrics.verification.observe((this.now() - verifyStarted) / 1000);
         if (verdict === "invalid-signature") {
@@ -248,7 +252,7 @@ export class PaidRequestHandler {
         const ahead = await this.startAhead(received, route);
         let checked: { ticket: TicketEnvelope; hash: bigint };
         try {
-            checked = await this.checkTicket(received);
+            checked = await this.checkTicket(received, ahead !== undefined);
         } catch (error) {
             this.refusedAhead(received, ahead);
             throw error;

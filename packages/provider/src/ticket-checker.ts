@@ -14,6 +14,11 @@ export interface TicketCheck extends VerificationHint {
     readonly requestSignature: RequestSignatureCheck;
     readonly proof: readonly bigint[];
     readonly publicSignals: readonly bigint[];
+    /**
+     * True if the calling thread has I/O to get on with (an upstream call started ahead of the
+     * checks): the signature is then never checked on it, even when a worker is idle.
+     */
+    readonly keepThreadFree?: boolean;
 }
 
 /** A ticket check's verdict: a bad signature means the proof was not verified at all. */

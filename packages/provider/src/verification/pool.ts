@@ -26,7 +26,8 @@ export interface VerificationPoolOptions {
      * check its request signature on the calling thread meanwhile (default true): a lone
      * ticket's checks then take as long as its proof, not its proof plus its signature. A
      * ticket that finds the pool busy, or marked `alone` (a suspect client's), is checked
-     * signature first on the worker, so that a bad signature costs no pairing.
+     * signature first on the worker, so that a bad signature costs no pairing; so is a ticket
+     * marked `keepThreadFree` (its upstream call was just started on the calling thread).
      */
     readonly overlapWhenIdle?: boolean;
 }
@@ -156,7 +157,7 @@ export class VerificationPool implements ProofVerifier {
      * worker and its signature on this thread at the same time (see overlapWhenIdle).
      */
     checkTicket(check: TicketCheck): Promise<TicketVerdict> {
-        if (this.overlapWhenIdle && check.alone !== true && this.idle()) return this.checkOverlapped(check);
+        if (this.overlapWhenIdle && check.alone !== true && check.keepThreadFree !== true && this.idle()) return this.checkOverlapped(check);
         return this.enqueue(this.checks, { proof: check.proof, publicSignals: check.publicSignals, alone: check.alone === true, requestSignature: check.requestSignature });
     }
 
