@@ -673,6 +673,20 @@ describe("Batch Groth16 verifier", function () {
             }
         });
 
+        it("Should overlap only when every worker is idle: with one worker busy, the next ticket goes to the other signature first", async function () {
+            const pool = new VerificationPool(vkey, { threads: 2 });
+            try {
+                await pool.ready();
+                const first = pool.checkTicket({ ...valid[0]!, requestSignature: requestSignature(randomFieldElement()) });
+                const second = pool.checkTicket({ ...valid[1]!, requestSignature: requestSignature(randomFieldElement(), true) });
+                expect(await Promise.all([first, second])).to.deep.equal(["valid", "invalid-signature"]);
+                expect(pool.taskStats).to.deep.equal({ signatureChecks: 2, invalidSignatures: 1, overlapped: 1, signatures: 0 });
+                expect(pool.stats.proofs, "the second one's proof was never verified").to.equal(1);
+            } finally {
+                await pool.close();
+            }
+        });
+
         it("Should sign charges and bases on the workers exactly as in-thread, and they verify", async function () {
             const signingKey = `0x${randomBytes(32).toString("hex")}`;
             const pool = new VerificationPool(vkey, { threads: 2, signingKey });

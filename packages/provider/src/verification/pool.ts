@@ -22,8 +22,8 @@ export interface VerificationPoolOptions {
     /** The provider's signing key: the workers then sign charges and bases too (see providerSigner()). */
     readonly signingKey?: ProviderPrivateKey;
     /**
-     * When a ticket finds a worker idle and nothing queued, start its proof on that worker and
-     * check its request signature on the calling thread meanwhile (default true): a lone
+     * When a ticket finds the pool idle (nothing queued, no worker busy), start its proof on a
+     * worker and check its request signature on the calling thread meanwhile (default true): a lone
      * ticket's checks then take as long as its proof, not its proof plus its signature. A
      * ticket that finds the pool busy, or marked `alone` (a suspect client's), is checked
      * signature first on the worker, so that a bad signature costs no pairing; so is a ticket
@@ -44,7 +44,7 @@ interface Pending<Task, Result> {
 type PendingCheck = Pending<CheckItem, TicketVerdict>;
 type PendingSign = Pending<SignJob, SignOutcome>;
 
-/** What the workers did besides verifying proofs (counted as their answers arrive). */
+/** What the pool did besides verifying proofs (counted as each check ends: on a worker, as its answer arrives). */
 export interface PoolTaskStats {
     /** Request signatures checked, and how many of them were refused (their proofs never verified, unless overlapped). */
     readonly signatureChecks: number;
@@ -161,10 +161,14 @@ export class VerificationPool implements ProofVerifier {
         return this.enqueue(this.checks, { proof: check.proof, publicSignals: check.publicSignals, alone: check.alone === true, requestSignature: check.requestSignature });
     }
 
-    /** True if nothing waits and a worker is free: a proof sent now starts at once. */
+    /**
+     * True if the whole pool is idle: nothing waits, no worker is busy, and one is ready (a proof
+     * sent now starts at once). Under any load, tickets are checked signature first on the workers,
+     * and the calling thread is left to its I/O.
+     */
     private idle(): boolean {
         if (this.closed || this.startError !== undefined || this.checks.length > 0 || this.signs.length > 0) return false;
-        return this.slots.some((slot) => slot.ready && !slot.gone && slot.inFlight === undefined);
+        return this.slots.every((slot) => slot.inFlight === undefined) && this.slots.some((slot) => slot.ready && !slot.gone);
     }
 
     /**
@@ -174,16 +178,17 @@ export class VerificationPool implements ProofVerifier {
      * more than a valid ticket's.
      */
     private checkOverlapped(check: TicketCheck): Promise<TicketVerdict> {
+        // It goes to the idle worker by itself; its verdict feeds the engine's failure rate like any other's.
         const proof = this.enqueue(this.checks, { proof: check.proof, publicSignals: check.publicSignals, alone: false });
         proof.catch(() => undefined); // awaited below unless the signature fails
-        this.counts.signatureChecks++;
-        this.counts.overlapped++;
         let holds: boolean;
         try {
             holds = requestSignatureHolds(check.requestSignature);
         } catch (error) {
             return Promise.reject(error);
         }
+        this.counts.signatureChecks++;
+        this.counts.overlapped++;
         if (!holds) {
             this.counts.invalidSignatures++;
             return Promise.resolve("invalid-signature");
