@@ -21,7 +21,7 @@ export interface TicketCheck extends VerificationHint {
     readonly keepThreadFree?: boolean;
 }
 
-/** A ticket check's verdict: a bad signature means the proof was not verified at all. */
+/** A ticket check's verdict: "invalid-signature" whatever the proof (verified only when it ran alongside, on an idle pool). */
 export type TicketVerdict = "valid" | "invalid-signature" | "invalid-proof";
 
 /** Checks a ticket's request signature and Spend proof (in-thread, or on verification workers). */
