@@ -1,3 +1,7 @@
+import { createServer } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { gzipSync } from "node:zlib";
 import { expect } from "chai";
 import {
     ANTHROPIC_VERSION,
@@ -229,6 +233,131 @@ describe("API upstreams", function () {
             expect(bodyOf(whole)).to.include({ done: true, eval_count: 6 });
             const tags = await ollama.send(findRoute("GET", "/api/tags")!, Buffer.alloc(0));
             expect(bodyOf(tags)).to.have.property("models").with.length(1);
+        });
+    });
+
+    // A bare local server whose every connection and request the test sees, for the connection
+    // handling of HttpUpstream (kept-alive reuse, a reset as a connection is reused, encodings).
+    describe("# connections", function () {
+        let bare: Server;
+        let baseUrl: string;
+        let connections: Socket[];
+        let handle: (request: IncomingMessage, response: ServerResponse, requestOnConnection: number, connection: number) => void;
+        const perSocket = new WeakMap<Socket, number>();
+
+        before(async function () {
+            bare = createServer((request, response) => {
+                const socket = request.socket;
+                const n = (perSocket.get(socket) ?? 0) + 1;
+                perSocket.set(socket, n);
+                request.resume();
+                request.on("end", () => handle(request, response, n, connections.indexOf(socket) + 1));
+            });
+            bare.on("connection", (socket: Socket) => connections.push(socket));
+            await new Promise<void>((resolve) => bare.listen(0, "127.0.0.1", resolve));
+            baseUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}/v1`;
+        });
+
+        after(async function () {
+            bare.closeAllConnections();
+            await new Promise<void>((resolve) => bare.close(() => resolve()));
+        });
+
+        beforeEach(function () {
+            bare.closeAllConnections();
+            connections = [];
+            handle = (_request, response) => response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ object: "list", data: [] }));
+        });
+
+        const models = findRoute("GET", "/v1/models")!;
+
+        it("Should send one call after another on one kept-alive connection", async function () {
+            const upstream = new HttpUpstream({ dialect: "openai", baseUrl });
+            for (let i = 0; i < 3; i++) expect(bodyOf(await upstream.send(models, Buffer.alloc(0)))).to.deep.equal({ object: "list", data: [] });
+            const paid = await upstream.send(paidRoute("openai.chat"), chatBody("m"));
+            expect(paid.status).to.equal(200);
+            expect(connections).to.have.length(1);
+            upstream.close();
+        });
+
+        it("Should keep the connection of a stream read to its end for the next call", async function () {
+            const upstream = new HttpUpstream({ dialect: "openai", baseUrl });
+            handle = (_request, response) => {
+                response.writeHead(200, { "content-type": "text/event-stream" });
+                response.write('data: {"choices":[{"delta":{"content":"a"}}]}\n\n');
+                response.end("data: [DONE]\n\n");
+            };
+            for (let i = 0; i < 3; i++) {
+                const reply = await upstream.send(paidRoute("openai.chat"), chatBody("m", { stream: true }));
+                expect(reply.kind).to.equal("stream");
+                let text = "";
+                for await (const chunk of (reply as UpstreamStreamReply).chunks) text += Buffer.from(chunk).toString();
+                expect(text).to.include("[DONE]");
+            }
+            expect(connections).to.have.length(1);
+            upstream.close();
+        });
+
+        it("Should send a call once more on a new connection when the server resets the reused one before answering", async function () {
+            const upstream = new HttpUpstream({ dialect: "openai", baseUrl });
+            const seen: string[] = [];
+            handle = (request, response, nth, connection) => {
+                seen.push(`${request.method} ${request.url} #${connection}.${nth}`);
+                // The first connection's second request: the server closes it as it comes (its keep-alive ran out).
+                if (connection === 1 && nth === 2) {
+                    request.socket.destroy();
+                    return;
+                }
+                response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ connection, nth }));
+            };
+            expect(bodyOf(await upstream.send(models, Buffer.alloc(0)))).to.deep.equal({ connection: 1, nth: 1 });
+            expect(bodyOf(await upstream.send(paidRoute("openai.chat"), chatBody("m")))).to.deep.equal({ connection: 2, nth: 1 });
+            expect(seen).to.deep.equal(["GET /v1/models #1.1", "POST /v1/chat/completions #1.2", "POST /v1/chat/completions #2.1"]);
+            upstream.close();
+        });
+
+        it("Should not send a call again when a new connection is reset (the server may have acted on it)", async function () {
+            const upstream = new HttpUpstream({ dialect: "openai", baseUrl });
+            let calls = 0;
+            handle = (request) => {
+                calls++;
+                request.socket.destroy();
+            };
+            const error = await rejection(upstream.send(paidRoute("openai.chat"), chatBody("m")));
+            expect(error.reason).to.equal("unreachable");
+            expect(error.message).to.match(/socket hang up|ECONNRESET/);
+            expect(calls).to.equal(1);
+            upstream.close();
+        });
+
+        it("Should refuse a redirect rather than follow it", async function () {
+            const upstream = new HttpUpstream({ dialect: "openai", baseUrl });
+            const seen: string[] = [];
+            handle = (request, response) => {
+                seen.push(request.url!);
+                response.writeHead(307, { location: "/elsewhere/v1/chat/completions" }).end();
+            };
+            const error = await rejection(upstream.send(paidRoute("openai.chat"), chatBody("m")));
+            expect(error.reason).to.equal("unreachable");
+            expect(error.message).to.match(/answered 307, a redirect/);
+            expect(seen).to.deep.equal(["/v1/chat/completions"]);
+            upstream.close();
+        });
+
+        it("Should ask for an unencoded answer, and decode a gzip one all the same", async function () {
+            const upstream = new HttpUpstream({ dialect: "openai", baseUrl });
+            const encodings: (string | undefined)[] = [];
+            handle = (request, response) => {
+                encodings.push(request.headers["accept-encoding"]);
+                response.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" }).end(gzipSync(JSON.stringify({ id: "zipped" })));
+            };
+            expect(bodyOf(await upstream.send(paidRoute("openai.chat"), chatBody("m")))).to.deep.equal({ id: "zipped" });
+            expect(encodings).to.deep.equal(["identity"]);
+            handle = (_request, response) => response.writeHead(200, { "content-type": "application/json", "content-encoding": "zstd" }).end("x");
+            const error = await rejection(upstream.send(paidRoute("openai.chat"), chatBody("m")));
+            expect(error.reason).to.equal("broken");
+            expect(error.message).to.match(/content encoding "zstd"/);
+            upstream.close();
         });
     });
 

@@ -1,3 +1,9 @@
+import http from "node:http";
+import type { IncomingMessage } from "node:http";
+import https from "node:https";
+import { pipeline } from "node:stream";
+import type { Readable, Transform } from "node:stream";
+import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { ApiRoute, Dialect } from "@zk-api-credits/metering";
 import { UpstreamError } from "./types";
 import type { RelayedHeaders, RouteTimeouts, Upstream, UpstreamReply } from "./types";
@@ -20,6 +26,13 @@ export const ANTHROPIC_VERSION = "2023-06-01";
 
 /** Largest non-streamed upstream answer read (bytes). */
 const MAX_BODY_BYTES = 64 << 20;
+
+/**
+ * Kept-alive upstream connections idle this long are closed: below the 5 s keep-alive of Node's,
+ * uvicorn's (vLLM) and most servers, so the gateway seldom reuses a connection the server is
+ * closing (a server's shorter `Keep-Alive: timeout=` hint is followed too).
+ */
+const IDLE_CONNECTION_MS = 4_000;
 
 /**
  * The URL a route is sent to, from a base URL written as the dialect's own SDK takes it:
@@ -75,12 +88,19 @@ export interface HttpUpstreamOptions {
  * credentials and never a header of the client's (the interface does not even take them).
  * Each request runs under its route's timeout, stream included; an answered 4xx or 5xx comes
  * back as a reply with its status.
+ *
+ * Requests go out through `node:http`/`node:https` on kept-alive connections: a call started
+ * while the ticket is checked is on the wire in the same turn of the event loop (Node's
+ * `fetch` needs several turns, 3–4 ms on a busy gateway). A kept-alive connection the server
+ * closes just as it is reused fails before any answer; such a call is sent once more on a new
+ * connection (docs/protocol.md, "Implementation notes").
  */
 export class HttpUpstream implements Upstream {
     private readonly headers: Readonly<Record<string, string>>;
+    private readonly agent: http.Agent;
 
     constructor(private readonly options: HttpUpstreamOptions) {
-        parseBaseUrl(options.baseUrl);
+        const base = parseBaseUrl(options.baseUrl);
         const auth: Record<string, string> = {};
         if (options.dialect === "anthropic") {
             auth["anthropic-version"] = options.anthropicVersion ?? ANTHROPIC_VERSION;
@@ -88,7 +108,9 @@ export class HttpUpstream implements Upstream {
         } else if (options.apiKey !== undefined) {
             auth.authorization = `Bearer ${options.apiKey}`;
         }
-        this.headers = { ...options.headers, ...auth, "user-agent": "zk-api-credits-gateway" };
+        this.headers = { ...options.headers, ...auth, "user-agent": "zk-api-credits-gateway", "accept-encoding": "identity" };
+        const agentOptions = { keepAlive: true, timeout: IDLE_CONNECTION_MS, scheduling: "lifo" as const };
+        this.agent = base.protocol === "https:" ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     }
 
     serves(route: ApiRoute): boolean {
@@ -100,40 +122,95 @@ export class HttpUpstream implements Upstream {
         return upstreamUrl(this.options.dialect, this.options.baseUrl, route.path);
     }
 
+    /** Closes the kept-alive connections (idle ones close by themselves after a few seconds). */
+    close(): void {
+        this.agent.destroy();
+    }
+
     async send(route: ApiRoute, body: Buffer, signal?: AbortSignal): Promise<UpstreamReply> {
         if (!this.serves(route)) throw new UpstreamError("unsupported", `a ${this.options.dialect} upstream does not serve ${route.path}`);
         const timeoutMs = this.options.timeouts?.[route.id] ?? route.timeoutMs;
         const call = new UpstreamCall(timeoutMs, signal, `${route.method} ${route.path}`);
-        let response: Response;
+        let response: IncomingMessage;
         try {
-            response = await fetch(this.urlOf(route), {
-                method: route.method,
-                headers: route.method === "POST" ? { ...this.headers, "content-type": "application/json" } : this.headers,
-                body: route.method === "POST" ? body : undefined,
-                signal: call.signal,
-                redirect: "error"
-            });
+            response = await this.request(this.urlOf(route), route, body, call.signal, false);
         } catch (error) {
             call.done();
             throw call.failure(error, "unreachable");
         }
-        const contentType = response.headers.get("content-type") ?? "";
+        // Errors surface where the body is read; without a listener, one after a cancel would be uncaught.
+        response.on("error", () => undefined);
+        const status = response.statusCode ?? 0;
+        if (status >= 300 && status < 400) {
+            call.cancel();
+            throw new UpstreamError("unreachable", `${call.what}: the upstream answered ${status}, a redirect (not followed: give the final URL)`);
+        }
+        const contentType = response.headers["content-type"] ?? "";
         const headers: RelayedHeaders = contentType === "" ? {} : { "content-type": contentType };
         const framing = route.paid ? route.framing : undefined;
         const streamed =
-            response.ok &&
-            response.body !== null &&
+            status >= 200 &&
+            status < 300 &&
             ((framing === "sse" && /^text\/event-stream/i.test(contentType)) || (framing === "ndjson" && /^application\/(x-)?ndjson/i.test(contentType)));
+        let content: Readable;
+        try {
+            content = decoded(response);
+        } catch (error) {
+            const failure = call.failure(error, "broken");
+            call.cancel();
+            throw failure;
+        }
         if (streamed && framing !== undefined) {
-            return { kind: "stream", status: response.status, headers, framing, chunks: call.relay(response.body!), cancel: () => call.cancel() };
+            return { kind: "stream", status, headers, framing, chunks: call.relay(content), cancel: () => call.cancel() };
         }
         try {
-            return { kind: "body", status: response.status, headers, body: await call.readAll(response) };
+            return { kind: "body", status, headers, body: await call.readAll(content) };
         } finally {
             call.done();
         }
     }
+
+    /** Sends the request; resolves with the answer's head. A reset of a reused connection before any answer is retried once on a new one. */
+    private request(url: URL, route: ApiRoute, body: Buffer, signal: AbortSignal, retry: boolean): Promise<IncomingMessage> {
+        return new Promise<IncomingMessage>((resolve, reject) => {
+            const post = route.method === "POST";
+            const headers = post ? { ...this.headers, "content-type": "application/json", "content-length": String(body.length) } : this.headers;
+            const request = (url.protocol === "https:" ? https : http).request(url, { method: route.method, headers, agent: this.agent, signal });
+            let answered = false;
+            request.once("response", (response) => {
+                answered = true;
+                resolve(response);
+            });
+            request.on("error", (error: NodeJS.ErrnoException) => {
+                if (answered) return;
+                if (!retry && request.reusedSocket && !signal.aborted && (error.code === "ECONNRESET" || error.code === "EPIPE")) {
+                    this.request(url, route, body, signal, true).then(resolve, reject);
+                    return;
+                }
+                reject(error);
+            });
+            request.end(post ? body : undefined);
+        });
+    }
 }
+
+/** The answer's body, decoded if the server compressed it although asked not to (gzip, deflate, br). */
+function decoded(response: IncomingMessage): Readable {
+    const encoding = (response.headers["content-encoding"] ?? "identity").trim().toLowerCase();
+    const decoder = DECODERS[encoding];
+    if (decoder === undefined) throw new Error(`the answer's content encoding ${JSON.stringify(encoding)} is not one the gateway reads`);
+    if (decoder === "identity") return response;
+    return pipeline(response, decoder(), () => undefined);
+}
+
+const DECODERS: Readonly<Record<string, "identity" | (() => Transform)>> = {
+    identity: "identity",
+    "": "identity",
+    gzip: createGunzip,
+    "x-gzip": createGunzip,
+    deflate: createInflate,
+    br: createBrotliDecompress
+};
 
 /** One upstream request's cancellation: its timeout, the caller's signal, `cancel()`. */
 class UpstreamCall {
@@ -146,7 +223,7 @@ class UpstreamCall {
     constructor(
         private readonly timeoutMs: number,
         caller: AbortSignal | undefined,
-        private readonly what: string
+        readonly what: string
     ) {
         this.timer = setTimeout(() => {
             this.timedOut = true;
@@ -176,22 +253,22 @@ class UpstreamCall {
         if (error instanceof UpstreamError) return error;
         if (this.timedOut) return new UpstreamError("timeout", `${this.what}: no complete answer within ${this.timeoutMs} ms`, { cause: error });
         if (this.controller.signal.aborted) return new UpstreamError("aborted", `${this.what}: cancelled`, { cause: error });
-        const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
-        return new UpstreamError(otherwise, `${this.what}: ${error instanceof Error ? error.message : String(error)}${cause}`, { cause: error });
+        const code = (error as NodeJS.ErrnoException | undefined)?.code;
+        const detail = error instanceof Error ? error.message : String(error);
+        return new UpstreamError(otherwise, `${this.what}: ${detail}${code !== undefined && !detail.includes(code) ? ` (${code})` : ""}`, { cause: error });
     }
 
-    async readAll(response: Response): Promise<Buffer> {
+    async readAll(content: AsyncIterable<Buffer>): Promise<Buffer> {
         const parts: Buffer[] = [];
         let size = 0;
         try {
-            if (response.body === null) return Buffer.alloc(0);
-            for await (const chunk of response.body) {
+            for await (const chunk of content) {
                 size += chunk.byteLength;
                 if (size > MAX_BODY_BYTES) {
                     this.controller.abort();
                     throw new UpstreamError("broken", `${this.what}: the answer exceeds ${MAX_BODY_BYTES} bytes`);
                 }
-                parts.push(Buffer.from(chunk));
+                parts.push(chunk);
             }
         } catch (error) {
             throw this.failure(error, "broken");
@@ -199,9 +276,9 @@ class UpstreamCall {
         return Buffer.concat(parts);
     }
 
-    async *relay(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+    async *relay(content: AsyncIterable<Buffer>): AsyncGenerator<Uint8Array> {
         try {
-            for await (const chunk of body) yield chunk;
+            for await (const chunk of content) yield chunk;
         } catch (error) {
             throw this.failure(error, "broken");
         } finally {
