@@ -298,21 +298,25 @@ describe("API upstreams", function () {
             upstream.close();
         });
 
-        it("Should send a call once more on a new connection when the server resets the reused one before answering", async function () {
+        it("Should send a GET once more on a connection of its own when the server resets the reused one before answering, and never a POST", async function () {
             const upstream = new HttpUpstream({ dialect: "openai", baseUrl });
             const seen: string[] = [];
             handle = (request, response, nth, connection) => {
                 seen.push(`${request.method} ${request.url} #${connection}.${nth}`);
-                // The first connection's second request: the server closes it as it comes (its keep-alive ran out).
-                if (connection === 1 && nth === 2) {
+                // A connection's second request: the server closes it as it comes (its keep-alive ran out).
+                if (nth === 2) {
                     request.socket.destroy();
                     return;
                 }
                 response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ connection, nth }));
             };
             expect(bodyOf(await upstream.send(models, Buffer.alloc(0)))).to.deep.equal({ connection: 1, nth: 1 });
-            expect(bodyOf(await upstream.send(paidRoute("openai.chat"), chatBody("m")))).to.deep.equal({ connection: 2, nth: 1 });
-            expect(seen).to.deep.equal(["GET /v1/models #1.1", "POST /v1/chat/completions #1.2", "POST /v1/chat/completions #2.1"]);
+            expect(bodyOf(await upstream.send(models, Buffer.alloc(0))), "retried on a new connection").to.deep.equal({ connection: 2, nth: 1 });
+            expect(bodyOf(await upstream.send(models, Buffer.alloc(0)))).to.deep.equal({ connection: 3, nth: 1 });
+            // A paid call may have been acted on: the provider must not pay for it twice.
+            const error = await rejection(upstream.send(paidRoute("openai.chat"), chatBody("m")));
+            expect(error.reason).to.equal("unreachable");
+            expect(seen).to.deep.equal(["GET /v1/models #1.1", "GET /v1/models #1.2", "GET /v1/models #2.1", "GET /v1/models #3.1", "POST /v1/chat/completions #3.2"]);
             upstream.close();
         });
 
@@ -341,6 +345,9 @@ describe("API upstreams", function () {
             expect(error.reason).to.equal("unreachable");
             expect(error.message).to.match(/answered 307, a redirect/);
             expect(seen).to.deep.equal(["/v1/chat/completions"]);
+            // Other 3xx statuses are answers like any other (as with fetch's redirect: "error").
+            handle = (_request, response) => response.writeHead(300, { "content-type": "application/json" }).end("{}");
+            expect((await upstream.send(paidRoute("openai.chat"), chatBody("m"))).status).to.equal(300);
             upstream.close();
         });
 
@@ -353,6 +360,14 @@ describe("API upstreams", function () {
             };
             expect(bodyOf(await upstream.send(paidRoute("openai.chat"), chatBody("m")))).to.deep.equal({ id: "zipped" });
             expect(encodings).to.deep.equal(["identity"]);
+            // As leniently as fetch: a gzip body cut before its trailer keeps what it holds, and an empty answer is not decoded.
+            const whole = gzipSync(JSON.stringify({ id: "cut" }));
+            handle = (_request, response) => response.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" }).end(whole.subarray(0, whole.length - 8));
+            expect(bodyOf(await upstream.send(paidRoute("openai.chat"), chatBody("m")))).to.deep.equal({ id: "cut" });
+            handle = (_request, response) => response.writeHead(204, { "content-encoding": "gzip" }).end();
+            const empty = await upstream.send(paidRoute("openai.chat"), chatBody("m"));
+            expect(empty.status).to.equal(204);
+            expect(empty.kind === "body" && empty.body.length).to.equal(0);
             handle = (_request, response) => response.writeHead(200, { "content-type": "application/json", "content-encoding": "zstd" }).end("x");
             const error = await rejection(upstream.send(paidRoute("openai.chat"), chatBody("m")));
             expect(error.reason).to.equal("broken");

@@ -3,7 +3,7 @@ import type { IncomingMessage } from "node:http";
 import https from "node:https";
 import { pipeline } from "node:stream";
 import type { Readable, Transform } from "node:stream";
-import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import { constants as zlib, createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { ApiRoute, Dialect } from "@zk-api-credits/metering";
 import { UpstreamError } from "./types";
 import type { RelayedHeaders, RouteTimeouts, Upstream, UpstreamReply } from "./types";
@@ -92,8 +92,9 @@ export interface HttpUpstreamOptions {
  * Requests go out through `node:http`/`node:https` on kept-alive connections: a call started
  * while the ticket is checked is on the wire in the same turn of the event loop (Node's
  * `fetch` needs several turns, 3–4 ms on a busy gateway). A kept-alive connection the server
- * closes just as it is reused fails before any answer; such a call is sent once more on a new
- * connection (docs/protocol.md, "Implementation notes").
+ * closes just as it is reused fails before any answer; a GET (a catalogue) is then sent once
+ * more on a new connection. A POST (a paid call) never is: the server may have acted on it,
+ * and the provider would pay twice (docs/protocol.md, "Implementation notes").
  */
 export class HttpUpstream implements Upstream {
     private readonly headers: Readonly<Record<string, string>>;
@@ -141,7 +142,7 @@ export class HttpUpstream implements Upstream {
         // Errors surface where the body is read; without a listener, one after a cancel would be uncaught.
         response.on("error", () => undefined);
         const status = response.statusCode ?? 0;
-        if (status >= 300 && status < 400) {
+        if (REDIRECTS.has(status)) {
             call.cancel();
             throw new UpstreamError("unreachable", `${call.what}: the upstream answered ${status}, a redirect (not followed: give the final URL)`);
         }
@@ -154,7 +155,7 @@ export class HttpUpstream implements Upstream {
             ((framing === "sse" && /^text\/event-stream/i.test(contentType)) || (framing === "ndjson" && /^application\/(x-)?ndjson/i.test(contentType)));
         let content: Readable;
         try {
-            content = decoded(response);
+            content = decoded(response, status);
         } catch (error) {
             const failure = call.failure(error, "broken");
             call.cancel();
@@ -170,12 +171,16 @@ export class HttpUpstream implements Upstream {
         }
     }
 
-    /** Sends the request; resolves with the answer's head. A reset of a reused connection before any answer is retried once on a new one. */
+    /**
+     * Sends the request; resolves with the answer's head. A GET whose reused connection is reset
+     * before any answer is sent once more, on a connection of its own (`retry`).
+     */
     private request(url: URL, route: ApiRoute, body: Buffer, signal: AbortSignal, retry: boolean): Promise<IncomingMessage> {
         return new Promise<IncomingMessage>((resolve, reject) => {
             const post = route.method === "POST";
             const headers = post ? { ...this.headers, "content-type": "application/json", "content-length": String(body.length) } : this.headers;
-            const request = (url.protocol === "https:" ? https : http).request(url, { method: route.method, headers, agent: this.agent, signal });
+            const agent = retry ? false : this.agent;
+            const request = (url.protocol === "https:" ? https : http).request(url, { method: route.method, headers, agent, signal });
             let answered = false;
             request.once("response", (response) => {
                 answered = true;
@@ -183,7 +188,7 @@ export class HttpUpstream implements Upstream {
             });
             request.on("error", (error: NodeJS.ErrnoException) => {
                 if (answered) return;
-                if (!retry && request.reusedSocket && !signal.aborted && (error.code === "ECONNRESET" || error.code === "EPIPE")) {
+                if (!post && !retry && request.reusedSocket && !signal.aborted && (error.code === "ECONNRESET" || error.code === "EPIPE")) {
                     this.request(url, route, body, signal, true).then(resolve, reject);
                     return;
                 }
@@ -194,9 +199,17 @@ export class HttpUpstream implements Upstream {
     }
 }
 
-/** The answer's body, decoded if the server compressed it although asked not to (gzip, deflate, br). */
-function decoded(response: IncomingMessage): Readable {
+/** The statuses `fetch` with `redirect: "error"` refused: a redirect is never followed. */
+const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * The answer's body, decoded if the server compressed it although asked not to (gzip, deflate,
+ * br). As leniently as `fetch` decodes: a body that ends without the stream's trailer keeps
+ * what was decoded, and an answer with no body (204, 304, `content-length: 0`) is not decoded.
+ */
+function decoded(response: IncomingMessage, status: number): Readable {
     const encoding = (response.headers["content-encoding"] ?? "identity").trim().toLowerCase();
+    if (status === 204 || status === 304 || response.headers["content-length"] === "0") return response;
     const decoder = DECODERS[encoding];
     if (decoder === undefined) throw new Error(`the answer's content encoding ${JSON.stringify(encoding)} is not one the gateway reads`);
     if (decoder === "identity") return response;
@@ -206,10 +219,10 @@ function decoded(response: IncomingMessage): Readable {
 const DECODERS: Readonly<Record<string, "identity" | (() => Transform)>> = {
     identity: "identity",
     "": "identity",
-    gzip: createGunzip,
-    "x-gzip": createGunzip,
-    deflate: createInflate,
-    br: createBrotliDecompress
+    gzip: () => createGunzip({ flush: zlib.Z_SYNC_FLUSH, finishFlush: zlib.Z_SYNC_FLUSH }),
+    "x-gzip": () => createGunzip({ flush: zlib.Z_SYNC_FLUSH, finishFlush: zlib.Z_SYNC_FLUSH }),
+    deflate: () => createInflate({ flush: zlib.Z_SYNC_FLUSH, finishFlush: zlib.Z_SYNC_FLUSH }),
+    br: () => createBrotliDecompress({ flush: zlib.BROTLI_OPERATION_FLUSH, finishFlush: zlib.BROTLI_OPERATION_FLUSH })
 };
 
 /** One upstream request's cancellation: its timeout, the caller's signal, `cancel()`. */
