@@ -208,20 +208,24 @@ const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
  * what was decoded, and an answer with no body (204, 304, `content-length: 0`) is not decoded.
  */
 function decoded(response: IncomingMessage, status: number): Readable {
-    const encoding = (response.headers["content-encoding"] ?? "identity").trim().toLowerCase();
     if (status === 204 || status === 304 || response.headers["content-length"] === "0") return response;
+    const encoding = (response.headers["content-encoding"] ?? "identity").trim().toLowerCase();
     const decoder = DECODERS[encoding];
     if (decoder === undefined) throw new Error(`the answer's content encoding ${JSON.stringify(encoding)} is not one the gateway reads`);
     if (decoder === "identity") return response;
     return pipeline(response, decoder(), () => undefined);
 }
 
+/** Flushing on every chunk, and at the end, as `fetch` does: a stream decodes as it comes, and a missing trailer loses nothing. */
+const SYNC_FLUSH = { flush: zlib.Z_SYNC_FLUSH, finishFlush: zlib.Z_SYNC_FLUSH };
+const gunzip = (): Transform => createGunzip(SYNC_FLUSH);
+
 const DECODERS: Readonly<Record<string, "identity" | (() => Transform)>> = {
     identity: "identity",
     "": "identity",
-    gzip: () => createGunzip({ flush: zlib.Z_SYNC_FLUSH, finishFlush: zlib.Z_SYNC_FLUSH }),
-    "x-gzip": () => createGunzip({ flush: zlib.Z_SYNC_FLUSH, finishFlush: zlib.Z_SYNC_FLUSH }),
-    deflate: () => createInflate({ flush: zlib.Z_SYNC_FLUSH, finishFlush: zlib.Z_SYNC_FLUSH }),
+    gzip: gunzip,
+    "x-gzip": gunzip,
+    deflate: () => createInflate(SYNC_FLUSH),
     br: () => createBrotliDecompress({ flush: zlib.BROTLI_OPERATION_FLUSH, finishFlush: zlib.BROTLI_OPERATION_FLUSH })
 };
 
