@@ -17,7 +17,7 @@ import { circuitArtifacts } from "@zk-api-credits/circuits";
 import {
     baseBlinding,
     CircuitProver,
-    EdDSAPoseidonSigner,
+    RequestKey,
     encodeTicket,
     ephemeralKeyBinding,
     GENESIS_BASE,
@@ -121,7 +121,7 @@ async function cheat(deployment: RegistryDeployment, chain: JsonRpcProvider, gat
     const leafIndex = sync.leafIndexOf(identity.commitment)!;
     const prover = new CircuitProver(circuitArtifacts("spend-32"));
     const index = 0n;
-    const keys = [requestSigner(identity.secret, parameters.scope, index), new EdDSAPoseidonSigner(randomBytes(32))];
+    const keys = [requestSigner(identity.secret, parameters.scope, index), new RequestKey(randomBytes(32))];
     for (const [n, key] of keys.entries()) {
         const x = ephemeralKeyBinding(key.publicKey);
         const inputs = spendInputs({

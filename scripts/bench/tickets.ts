@@ -22,7 +22,7 @@ import { ICreditRegistry__factory, TestToken__factory } from "@zk-api-credits/co
 import {
     baseBlinding,
     decodeTicket,
-    EdDSAPoseidonSigner,
+    RequestKey,
     encodeTicket,
     ephemeralKeyBinding,
     GENESIS_BASE,
@@ -191,7 +191,7 @@ export async function junkRequests(deployment: RegistryDeployment, root: bigint,
         for (let i = 0; i < count; i++) {
             const [x2, y2] = curve.G2.toObject(curve.G2.toAffine(curve.G2.timesScalar(curve.G2.g, scalar())));
             const b = [x2![1]!, x2![0]!, y2![1]!, y2![0]!];
-            const signer = new EdDSAPoseidonSigner(randomBytes(32));
+            const signer = new RequestKey(randomBytes(32));
             const body = benchBody(`junk ${i}`);
             const header = encodeTicket({
                 version: 2,

@@ -10,7 +10,7 @@ import { poseidon1 } from "poseidon-lite";
 import type { Bn128Engine } from "ffjavascript";
 import { getVerificationInformation } from "@nomicfoundation/ignition-core";
 import { ICreditRegistry__factory } from "@zk-api-credits/contracts";
-import { CircuitProver, EdDSAPoseidonSigner, parseDeployment, providerPublicKey } from "@zk-api-credits/protocol";
+import { CircuitProver, parseDeployment, providerPublicKey, RequestKey } from "@zk-api-credits/protocol";
 import type { RegistryDeployment } from "@zk-api-credits/protocol";
 import { BatchProofVerifier, createGateway, SqliteNullifierStore } from "@zk-api-credits/provider";
 import type { Gateway } from "@zk-api-credits/provider";
@@ -395,7 +395,7 @@ describe("Production ceremony, end to end", function () {
                 users.push(cheater);
                 const body = (content: string) => ({ model: "zkapi-echo", messages: [{ role: "user", content }] });
                 expect((await cheater.send(url, await cheater.prove(0n), "/v1/chat/completions", body("one"))).status).to.equal(200);
-                const second = await cheater.send(url, await cheater.prove(0n, new EdDSAPoseidonSigner(randomBytes(32))), "/v1/chat/completions", body("two"));
+                const second = await cheater.send(url, await cheater.prove(0n, new RequestKey(randomBytes(32))), "/v1/chat/completions", body("two"));
                 expect(second.code).to.equal("DOUBLE_SPEND");
                 const registry = ICreditRegistry__factory.connect(deployment.contracts.registry, sepolia.provider);
                 await eventually(async () => ((await registry.deposits(cheater.identity.commitment)).status === SLASHED ? true : undefined), "the slash on-chain");

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verify as nodeVerify } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
@@ -33,6 +33,7 @@ import {
     Identity,
     INDEX_BITS,
     isSafePublicKey,
+    isSafeRequestKey,
     MAX_AMOUNT,
     MAX_INDEX,
     MID_SHIFT,
@@ -45,6 +46,8 @@ import {
     registryContext,
     RegistryTree,
     requestKeyBytes,
+    RequestKey,
+    requestMessageBytes,
     requestSigner,
     reserveOf,
     rlnShare,
@@ -59,8 +62,10 @@ import {
     TREE_DEPTH,
     verifyBaseSignature,
     verifyChargeSignature,
+    verifyRequestSignature,
     verifySignature
 } from "@zk-api-credits/protocol";
+import { requestSignatureValid } from "@zk-api-credits/provider";
 import type { BaseState, Point } from "@zk-api-credits/protocol";
 import { loadConfig } from "../../scripts/circuits/config";
 import { DEFAULT_TERMS, TestProvider } from "../helpers/scenario";
@@ -335,10 +340,94 @@ describe("Protocol reference (TypeScript, v2)", function () {
             expect(bytes).to.have.length(32);
             expect(BigInt(`0x${Buffer.from(bytes).toString("hex")}`)).to.equal(poseidon4([TAGS.requestKey, identity.secret, scope, 7n]));
             const signer = requestSigner(identity.secret, scope, 7n);
-            expect(signer.publicKey).to.deep.equal(zkKitPublicKey(bytes));
-            expect(ephemeralKeyBinding(signer.publicKey)).to.equal(poseidon2([signer.publicKey[0], signer.publicKey[1]]));
+            expect(signer.publicKey).to.deep.equal(new RequestKey(bytes).publicKey);
+            const key = BigInt(`0x${Buffer.from(signer.publicKey).toString("hex")}`);
+            expect(ephemeralKeyBinding(signer.publicKey)).to.equal(poseidon2([key >> 128n, key & ((1n << 128n) - 1n)]));
             expect(requestSigner(identity.secret, scope, 8n).publicKey).to.not.deep.equal(signer.publicKey);
             expect(requestSigner(identity.secret, scope, 7n).publicKey).to.deep.equal(signer.publicKey);
+        });
+    });
+
+    describe("# request keys (Ed25519)", function () {
+        /** Node's own Ed25519 key for a 32-byte seed (PKCS#8, RFC 8410), to compare with. */
+        const nodeKey = (seed: Uint8Array) => createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]), format: "der", type: "pkcs8" });
+        const nodePublicKey = (seed: Uint8Array): Uint8Array => Buffer.from(createPublicKey(nodeKey(seed)).export({ format: "jwk" }).x!, "base64url");
+        /** The eight points of small order (the torsion subgroup of Edwards25519), as encoded. */
+        const SMALL_ORDER_KEYS = [
+            "0100000000000000000000000000000000000000000000000000000000000000",
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+            "0000000000000000000000000000000000000000000000000000000000000080",
+            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa"
+        ].map((hex) => Uint8Array.from(Buffer.from(hex, "hex")));
+        const ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
+        const le32 = (value: bigint): Buffer => Buffer.from(value.toString(16).padStart(64, "0"), "hex").reverse();
+
+        it("Should make the same keys and signatures as Node's Ed25519 (RFC 8032), over the field element's 32 big-endian bytes", function () {
+            for (let i = 0; i < 8; i++) {
+                const seed = randomBytes(32);
+                const key = new RequestKey(seed);
+                expect(Buffer.from(key.publicKey).equals(Buffer.from(nodePublicKey(seed)))).to.equal(true);
+                const message = BigInt(`0x${randomBytes(31).toString("hex")}`);
+                const bytes = requestMessageBytes(message);
+                expect(BigInt(`0x${Buffer.from(bytes).toString("hex")}`)).to.equal(message);
+                const signature = key.signMessage(message);
+                expect(Buffer.from(signature).equals(nodeSign(null, bytes, nodeKey(seed)))).to.equal(true);
+                expect(requestSignatureValid(message, signature, key.publicKey)).to.equal(true);
+                expect(verifyRequestSignature(message, signature, key.publicKey)).to.equal(true);
+                expect(requestSignatureValid(message + 1n, signature, key.publicKey)).to.equal(false);
+                expect(verifyRequestSignature(message + 1n, signature, key.publicKey)).to.equal(false);
+                expect(requestSignatureValid(message, signature, new RequestKey(randomBytes(32)).publicKey)).to.equal(false);
+            }
+            expect(() => new RequestKey(new Uint8Array(31))).to.throw(RangeError);
+            expect(() => requestMessageBytes(SNARK_SCALAR_FIELD)).to.throw();
+        });
+
+        it("Should refuse S + l (a second encoding of the same signature), flipped bits and wrong lengths", function () {
+            const key = new RequestKey(randomBytes(32));
+            const message = 1234567n;
+            const signature = key.signMessage(message);
+            const S = BigInt(`0x${Buffer.from(signature.subarray(32)).reverse().toString("hex")}`);
+            const malleated = Buffer.concat([signature.subarray(0, 32), le32(S + ORDER)]);
+            expect(requestSignatureValid(message, malleated, key.publicKey)).to.equal(false);
+            expect(verifyRequestSignature(message, malleated, key.publicKey)).to.equal(false);
+            for (let bit = 0; bit < 512; bit += 37) {
+                const flipped = Uint8Array.from(signature);
+                flipped[bit >> 3]! ^= 1 << (bit & 7);
+                expect(requestSignatureValid(message, flipped, key.publicKey)).to.equal(false);
+            }
+            expect(requestSignatureValid(message, signature.subarray(0, 63), key.publicKey)).to.equal(false);
+            expect(requestSignatureValid(message, signature, key.publicKey.subarray(0, 31))).to.equal(false);
+        });
+
+        it("Should refuse small-order keys, under which Node's check alone accepts a forged signature of any message", function () {
+            // A = the neutral element, R = the neutral element, S = 0: S·B = R + h·A for every message.
+            const forged = Buffer.concat([Buffer.from(SMALL_ORDER_KEYS[0]!), Buffer.alloc(32)]);
+            const spki = (key: Uint8Array) => ({ key: Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), key]), format: "der" as const, type: "spki" as const });
+            for (const message of [1n, 2n, 99999n]) {
+                expect(nodeVerify(null, requestMessageBytes(message), spki(SMALL_ORDER_KEYS[0]!), forged)).to.equal(true);
+                expect(requestSignatureValid(message, forged, SMALL_ORDER_KEYS[0]!)).to.equal(false);
+                expect(verifyRequestSignature(message, forged, SMALL_ORDER_KEYS[0]!)).to.equal(false);
+            }
+            for (const key of SMALL_ORDER_KEYS) expect(isSafeRequestKey(key)).to.equal(false);
+            expect(isSafeRequestKey(new RequestKey(randomBytes(32)).publicKey)).to.equal(true);
+        });
+
+        it("Should refuse keys that are not the canonical encoding of a curve point, and bind every key to its own x", function () {
+            // y = p + 1 (the encoding of y = 1 plus p): not canonical.
+            const P = 2n ** 255n - 19n;
+            expect(isSafeRequestKey(le32(P + 1n))).to.equal(false);
+            // y = 2 is not the y of any point of Edwards25519 (x² = (y² − 1)/(d·y² + 1) has no root).
+            expect(isSafeRequestKey(le32(2n))).to.equal(false);
+            expect(isSafeRequestKey(le32(3n))).to.equal(true);
+            expect(isSafeRequestKey(new Uint8Array(33))).to.equal(false);
+            const xs = new Set<bigint>();
+            for (let i = 0; i < 16; i++) xs.add(ephemeralKeyBinding(new RequestKey(randomBytes(32)).publicKey));
+            expect(xs.size).to.equal(16);
+            expect(() => ephemeralKeyBinding(new Uint8Array(31))).to.throw(RangeError);
         });
     });
 

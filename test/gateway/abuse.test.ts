@@ -11,13 +11,13 @@ import type { Bn128Engine } from "ffjavascript";
 import { circuitArtifacts } from "@zk-api-credits/circuits";
 import {
     commitTicket,
-    EdDSAPoseidonSigner,
     encodeTicket,
     ephemeralKeyBinding,
     ERROR_CODE_HEADER,
     foldRequestBody,
     GATEWAY_PATHS,
     requestHash,
+    RequestKey,
     SNARK_SCALAR_FIELD,
     TICKET_HEADER
 } from "@zk-api-credits/protocol";
@@ -141,7 +141,7 @@ describe("Gateway under abuse", function () {
      * (or, with `badSignature`, signs another one), and random group elements as the proof.
      */
     function junkTicket(body: string, badSignature = false): string {
-        const signer = new EdDSAPoseidonSigner(randomBytes(32));
+        const signer = new RequestKey(randomBytes(32));
         const { current } = gateway.roots.accepted;
         return encodeTicket({
             version: 2,

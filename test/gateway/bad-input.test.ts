@@ -7,11 +7,11 @@ import { JsonRpcProvider } from "ethers";
 import {
     CHARGE_HEADER,
     decodeTicket,
-    EdDSAPoseidonSigner,
     encodeTicket,
     ERROR_CODE_HEADER,
     GATEWAY_PATHS,
     requestHash,
+    RequestKey,
     SNARK_SCALAR_FIELD,
     TICKET_HEADER
 } from "@zk-api-credits/protocol";
@@ -68,7 +68,7 @@ describe("Gateway input validation", function () {
 
     /** A ticket with its request signature redone for `payload` (so only the altered field is wrong). */
     const signed = (ticket: TicketEnvelope, payload: string = body, target = PATH): string => {
-        const key = new EdDSAPoseidonSigner(Buffer.from("not the ticket's key"));
+        const key = new RequestKey(Buffer.alloc(32, 3));
         return encodeTicket({ ...ticket, requestSignature: key.signMessage(requestHash("POST", target, Buffer.from(payload))) });
     };
 
@@ -123,7 +123,7 @@ describe("Gateway input validation", function () {
     });
 
     it("Should refuse an x that is not the hash of the ticket's key with 400 REQUEST_BINDING_MISMATCH", async function () {
-        const other = new EdDSAPoseidonSigner(Buffer.from("another key"));
+        const other = new RequestKey(Buffer.alloc(32, 4));
         await expectRefused(await post(encodeTicket({ ...valid, ephemeralKey: other.publicKey })), 400, "REQUEST_BINDING_MISMATCH");
     });
 

@@ -9,6 +9,7 @@ import {
     flattenSpendSignals,
     packProof,
     randomFieldElement,
+    RequestKey,
     SNARK_SCALAR_FIELD,
     spendInputs,
     spendPublicSignals,
@@ -608,7 +609,7 @@ describe("Batch Groth16 verifier", function () {
 
         /** A request signature by a fresh one-time key: of `message`, or (bad) of another message. */
         const requestSignature = (message: bigint, bad = false): RequestSignatureCheck => {
-            const key = new EdDSAPoseidonSigner(randomBytes(32));
+            const key = new RequestKey(randomBytes(32));
             return { message, signature: key.signMessage(bad ? message + 1n : message), publicKey: key.publicKey };
         };
 

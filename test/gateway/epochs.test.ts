@@ -4,7 +4,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider, NonceManager } from "ethers";
 import { ICreditRegistry__factory } from "@zk-api-credits/contracts";
-import { epochBoundary } from "@zk-api-credits/protocol";
+import { epochBoundary, RequestKey } from "@zk-api-credits/protocol";
 import { createGateway, SqliteNullifierStore } from "@zk-api-credits/provider";
 import type { Gateway, NullifierStore } from "@zk-api-credits/provider";
 import { startDeployedStack } from "../../scripts/lib/stack";
@@ -109,7 +109,7 @@ describe("Epoch roots", function () {
             const honest = await cheater.prove(0n);
             expect((await cheater.send(honest, "/v1/chat/completions", chat("one"))).status).to.equal(200);
             const { EdDSAPoseidonSigner } = await import("@zk-api-credits/protocol");
-            const second = await cheater.prove(0n, cheater.base, new EdDSAPoseidonSigner(Buffer.from("second key")));
+            const second = await cheater.prove(0n, cheater.base, new RequestKey(Buffer.alloc(32, 2)));
             expect((await cheater.send(second, "/v1/chat/completions", chat("two"))).code).to.equal("DOUBLE_SPEND");
             const registry = ICreditRegistry__factory.connect(stack.deployment.contracts.registry, chain);
             await eventually(async () => ((await registry.deposits(cheater.identity.commitment)).status === SLASHED ? true : undefined), "the slash");

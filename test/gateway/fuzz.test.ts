@@ -189,18 +189,21 @@ describe("Gateway fuzzing (protocol v2)", function () {
         const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString("base64url");
         const paid = (kind: string, header: string | undefined, requestBody: string | Buffer = body, path = PATH): Mutant => ({ kind, path, header, body: requestBody });
         const signal = pick(["root", "context", "nullifier", "y", "x"] as const);
-        const anyField = pick(["root", "context", "nullifier", "y", "x", "ticketCommitment.0", "ticketCommitment.1", "ephemeralKey.0", "ephemeralKey.1", "S", "R8.0"] as const);
+        const anyField = pick(["root", "context", "nullifier", "y", "x", "ticketCommitment.0", "ticketCommitment.1", "ephemeralKey", "requestSignature"] as const);
         /** The JSON of the valid ticket with one field's text replaced. */
         const retext = (name: typeof anyField, text: (value: string) => string): Json => {
             const json = ticketJson();
             const [key, at] = name.split(".") as [string, string | undefined];
-            if (key === "S" || key === "R8") {
-                const signature = json.requestSignature as Json;
-                if (key === "S") signature.S = text(signature.S as string);
-                else (signature.R8 as string[])[Number(at)] = text((signature.R8 as string[])[Number(at)]!);
-            } else if (at !== undefined) (json[key] as string[])[Number(at)] = text((json[key] as string[])[Number(at)]!);
+            if (at !== undefined) (json[key] as string[])[Number(at)] = text((json[key] as string[])[Number(at)]!);
             else json[key] = text(json[key] as string);
             return json;
+        };
+        /** `bytes` with one random bit flipped. */
+        const flipBit = (bytes: Uint8Array): Uint8Array => {
+            const out = Uint8Array.from(bytes);
+            const bit = Math.floor(random() * out.length * 8);
+            out[bit >> 3]! ^= 1 << (bit & 7);
+            return out;
         };
         const foldJson = (): Json => JSON.parse(validFold) as Json;
         const lookupJson = (): Json => JSON.parse(validLookup) as Json;
@@ -223,9 +226,8 @@ describe("Gateway fuzzing (protocol v2)", function () {
                 const key = requestSigner(delta(), delta(), 0n).publicKey;
                 return paid("another request key, x updated", encodeTicket({ ...valid, ephemeralKey: key, x: ephemeralKeyBinding(key) }));
             },
-            () => paid("ephemeral key changed, x not", encodeTicket({ ...valid, ephemeralKey: [fieldDelta(valid.ephemeralKey[0]), valid.ephemeralKey[1]] })),
-            () => paid("request signature S changed", encodeTicket({ ...valid, requestSignature: { ...valid.requestSignature, S: fieldDelta(valid.requestSignature.S) } })),
-            () => paid("request signature R8 changed", encodeTicket({ ...valid, requestSignature: { ...valid.requestSignature, R8: [valid.requestSignature.R8[0], fieldDelta(valid.requestSignature.R8[1])] } })),
+            () => paid("ephemeral key bit flipped, x not", encodeTicket({ ...valid, ephemeralKey: flipBit(valid.ephemeralKey) })),
+            () => paid("request signature bit flipped", encodeTicket({ ...valid, requestSignature: flipBit(valid.requestSignature) })),
             () => paid("foreign scope", encodeTicket(foreign.scope!)),
             () => paid("foreign terms", encodeTicket(foreign.terms!)),
             () => paid("foreign maxCost", encodeTicket(foreign.maxCost!)),
@@ -295,13 +297,12 @@ describe("Gateway fuzzing (protocol v2)", function () {
             () => ({ kind: "lookup: nullifier changed", path: GATEWAY_PATHS.lookup, body: JSON.stringify({ ...lookupJson(), nullifier: hex(fieldDelta(BigInt(lookupJson().nullifier as string))) }) }),
             () => {
                 const key = requestSigner(user.identity.secret, user.binding.scope, 1n);
-                return { kind: "lookup: another key of the same user", path: GATEWAY_PATHS.lookup, body: JSON.stringify({ ...lookupJson(), ephemeralKey: key.publicKey.map(hex) }) };
+                return { kind: "lookup: another key of the same user", path: GATEWAY_PATHS.lookup, body: JSON.stringify({ ...lookupJson(), ephemeralKey: `0x${Buffer.from(key.publicKey).toString("hex")}` }) };
             },
             () => {
                 const json = lookupJson();
-                const signature = json.signature as { R8: string[]; S: string };
-                json.signature = { ...signature, S: hex(fieldDelta(BigInt(signature.S))) };
-                return { kind: "lookup: signature changed", path: GATEWAY_PATHS.lookup, body: JSON.stringify(json) };
+                json.signature = `0x${Buffer.from(flipBit(Buffer.from((json.signature as string).slice(2), "hex"))).toString("hex")}`;
+                return { kind: "lookup: signature bit flipped", path: GATEWAY_PATHS.lookup, body: JSON.stringify(json) };
             },
             () => {
                 // The ticket's other key signs the right message: not this ticket's key.

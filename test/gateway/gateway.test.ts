@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
 import { ICreditRegistry__factory } from "@zk-api-credits/contracts";
 import type { ICreditRegistry } from "@zk-api-credits/contracts";
-import { chargePoint, EdDSAPoseidonSigner, TICKET_WINDOW, verifyChargeSignature } from "@zk-api-credits/protocol";
+import { chargePoint, EdDSAPoseidonSigner, RequestKey, TICKET_WINDOW, verifyChargeSignature } from "@zk-api-credits/protocol";
 import { blockPatterns, createGateway, PostgresNullifierStore, SqliteNullifierStore } from "@zk-api-credits/provider";
 import type { Gateway, NullifierStore } from "@zk-api-credits/provider";
 import { startPostgres } from "../../scripts/lib/postgres";
@@ -236,7 +236,7 @@ for (const storeKind of ["sqlite", "postgres"] as const) {
                 try {
                     const honest = await cheater.prove(0n);
                     expect((await cheater.send(honest, "/v1/chat/completions", chat("one"))).status).to.equal(200);
-                    const second = await cheater.prove(0n, cheater.base, new EdDSAPoseidonSigner(Buffer.from("a second key")));
+                    const second = await cheater.prove(0n, cheater.base, new RequestKey(Buffer.alloc(32, 2)));
                     const answer = await cheater.send(second, "/v1/chat/completions", chat("two"));
                     expect(answer.code).to.equal("DOUBLE_SPEND");
                     const job = await store.getJob(`slash:0x${honest.nullifier.toString(16)}`);

@@ -48,8 +48,9 @@ describe("Privacy of requests (what the provider sees)", function () {
                     ["x", ticket.x],
                     ["T.x", ticket.ticketCommitment[0]],
                     ["T.y", ticket.ticketCommitment[1]],
-                    ["epk.x", ticket.ephemeralKey[0]],
-                    ["signature.S", ticket.requestSignature.S],
+                    ["epk.hi", BigInt(`0x${Buffer.from(ticket.ephemeralKey.subarray(0, 16)).toString("hex")}`)],
+                    ["epk.lo", BigInt(`0x${Buffer.from(ticket.ephemeralKey.subarray(16)).toString("hex")}`)],
+                    ["signature.S", BigInt(`0x${Buffer.from(ticket.requestSignature.subarray(32)).reverse().toString("hex")}`)],
                     ...ticket.proof.map((word, i) => [`proof[${i}]`, word] as [string, bigint])
                 ]);
                 seen.push({ user: current, kind: "ticket", headers, values });

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { JsonRpcProvider, NonceManager } from "ethers";
 import { ICreditRegistry__factory } from "@zk-api-credits/contracts";
 import type { ICreditRegistry } from "@zk-api-credits/contracts";
-import { EdDSAPoseidonSigner } from "@zk-api-credits/protocol";
+import { RequestKey } from "@zk-api-credits/protocol";
 import { createGateway, PostgresNullifierStore } from "@zk-api-credits/provider";
 import type { Gateway, NullifierStore } from "@zk-api-credits/provider";
 import { startPostgres } from "../../scripts/lib/postgres";
@@ -97,7 +97,7 @@ describe("Replicas on one PostgreSQL store", function () {
     it("Should slash a double-spend split across the two replicas once", async function () {
         const cheater = users[0]!;
         const honest = await cheater.prove(2n);
-        const second = await cheater.prove(2n, cheater.base, new EdDSAPoseidonSigner(Buffer.from("second key")));
+        const second = await cheater.prove(2n, cheater.base, new RequestKey(Buffer.alloc(32, 2)));
         const body = JSON.stringify(chat("split"));
         const [a, b] = await Promise.all([
             send(replicas[0]!.url, cheater.ticketHeader(honest, "POST", "/v1/chat/completions", Buffer.from(body)), body),

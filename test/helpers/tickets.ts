@@ -2,6 +2,7 @@ import { JsonRpcProvider, NonceManager } from "ethers";
 import { ICreditRegistry__factory, TestToken__factory } from "@zk-api-credits/contracts";
 import type { ICreditRegistry } from "@zk-api-credits/contracts";
 import {
+    baseBlinding,
     chargePoint,
     commitTicket,
     decodeCharge,
@@ -22,18 +23,17 @@ import {
     registryContext,
     RegistrySync,
     requestHash,
+    RequestKey,
     requestSigner,
     spendInputs,
-    ticketBlinding,
-    baseBlinding,
-    EdDSAPoseidonSigner,
-    TREE_DEPTH,
     TICKET_WINDOW,
+    ticketBlinding,
     toSolidityProof,
-    withdrawalClaim,
-    withdrawInputs,
+    TREE_DEPTH,
     verifyBaseSignature,
-    verifyChargeSignature
+    verifyChargeSignature,
+    withdrawalClaim,
+    withdrawInputs
 } from "@zk-api-credits/protocol";
 import type { BaseState, ChargeReceipt, RegistryBinding, RegistryDeployment, SignedBase, SignedCharge, TicketEnvelope } from "@zk-api-credits/protocol";
 import type { DeployedStack } from "../../scripts/lib/stack";
@@ -50,7 +50,7 @@ export interface ProvedTicket {
     readonly x: bigint;
     readonly proof: bigint[];
     /** A request key other than the ticket's own (a double-spend's). */
-    readonly requestKey?: EdDSAPoseidonSigner;
+    readonly requestKey?: RequestKey;
 }
 
 /** A raw HTTP answer with its charge decoded (if any). */
@@ -114,7 +114,7 @@ export class RawUser {
      * Proves ticket `index` on the user's base (or `base`) against the current epoch root, for
      * the ticket's own request key, or for `requestKey` (a cheater's second key: a double-spend).
      */
-    async prove(index: bigint, base: SignedBase = this.base, requestKey?: EdDSAPoseidonSigner): Promise<ProvedTicket> {
+    async prove(index: bigint, base: SignedBase = this.base, requestKey?: RequestKey): Promise<ProvedTicket> {
         const tree = await this.sync.sync();
         const leafIndex = this.sync.leafIndexOf(this.identity.commitment);
         if (leafIndex === undefined || !this.sync.inCurrentEpoch(this.identity.commitment)) throw new Error("the deposit is not in the current epoch tree");

@@ -1,7 +1,7 @@
 import { TAGS } from "./constants";
 import { assertFieldElement, BABYJUB_SUBORDER } from "./field";
 import { poseidon } from "./hash";
-import { EdDSAPoseidonSigner } from "./signature";
+import { RequestKey } from "./request-key";
 
 /**
  * Everything a client derives from its secret `k` for one ticket index or one base is a
@@ -30,15 +30,15 @@ export function baseBlinding(secret: bigint, scope: bigint, folded: bigint): big
 }
 
 /**
- * The private key of ticket i's request key epk_i: the 32-byte big-endian encoding of
- * Poseidon(TAG_REQUEST_KEY, k, scope, i). Its public key hashes to x_i.
+ * The seed of ticket i's request key epk_i (an Ed25519 key): the 32-byte big-endian encoding
+ * of Poseidon(TAG_REQUEST_KEY, k, scope, i). Its public key hashes to x_i (ephemeralKeyBinding).
  */
 export function requestKeyBytes(secret: bigint, scope: bigint, index: bigint): Uint8Array {
     const value = keyed(TAGS.requestKey, secret, scope, index);
     return Buffer.from(value.toString(16).padStart(64, "0"), "hex");
 }
 
-/** The EdDSA-Poseidon signer of ticket i's requests, retries, voids and look-ups. */
-export function requestSigner(secret: bigint, scope: bigint, index: bigint): EdDSAPoseidonSigner {
-    return new EdDSAPoseidonSigner(requestKeyBytes(secret, scope, index));
+/** Ticket i's request key: it signs the ticket's request, retries, void and look-ups. */
+export function requestSigner(secret: bigint, scope: bigint, index: bigint): RequestKey {
+    return new RequestKey(requestKeyBytes(secret, scope, index));
 }

@@ -3,6 +3,7 @@ import type { Point } from "@zk-kit/baby-jubjub";
 import { TAGS } from "./constants";
 import { assertFieldElement } from "./field";
 import { poseidon } from "./hash";
+import { REQUEST_KEY_BYTES, REQUEST_SIGNATURE_BYTES } from "./request-key";
 import type { Signature } from "./signature";
 
 /**
@@ -42,9 +43,9 @@ export interface TicketEnvelope {
     readonly x: bigint;
     /** The Groth16 proof in verifier order (packProof). */
     readonly proof: readonly bigint[];
-    /** epk_i (x = Poseidon(epk_i)) and its signature of H(request). */
-    readonly ephemeralKey: Point<bigint>;
-    readonly requestSignature: Signature;
+    /** epk_i, an Ed25519 public key (x = requestKeyBinding(epk_i)), and its signature of H(request). */
+    readonly ephemeralKey: Uint8Array;
+    readonly requestSignature: Uint8Array;
 }
 
 /** The provider's signed charge of one ticket. */
@@ -79,9 +80,9 @@ export interface FoldAnswer {
 export interface LookupRequest {
     readonly version: 2;
     readonly nullifier: bigint;
-    readonly ephemeralKey: Point<bigint>;
+    readonly ephemeralKey: Uint8Array;
     /** epk's signature of lookupMessage(context, nullifier). */
-    readonly signature: Signature;
+    readonly signature: Uint8Array;
 }
 
 /** A stored HTTP answer (base64 body). */
@@ -113,10 +114,6 @@ export function requestHash(method: string, path: string, body: Uint8Array): big
     return hash === 0n ? 1n : hash;
 }
 
-/** x for a ticket: Poseidon(epk.x, epk.y). */
-export function ephemeralKeyBinding(ephemeralKey: Point<bigint>): bigint {
-    return poseidon([ephemeralKey[0], ephemeralKey[1]]);
-}
 
 /** What epk signs to look a ticket up: Poseidon(TAG_LOOKUP, context, nullifier). */
 export function lookupMessage(context: bigint, nullifier: bigint): bigint {
@@ -126,6 +123,7 @@ export function lookupMessage(context: bigint, nullifier: bigint): bigint {
 const hex = (value: bigint): string => `0x${value.toString(16)}`;
 const hexPoint = (point: Point<bigint>): string[] => [hex(point[0]), hex(point[1])];
 const hexSignature = (signature: Signature): { R8: string[]; S: string } => ({ R8: hexPoint(signature.R8), S: hex(signature.S) });
+const hexBytes = (bytes: Uint8Array): string => `0x${Buffer.from(bytes).toString("hex")}`;
 const base64url = (value: object): string => Buffer.from(JSON.stringify(value), "utf8").toString("base64url");
 
 function ticketJson(ticket: TicketEnvelope): object {
@@ -138,8 +136,8 @@ function ticketJson(ticket: TicketEnvelope): object {
         y: hex(ticket.y),
         x: hex(ticket.x),
         proof: ticket.proof.map(hex),
-        ephemeralKey: hexPoint(ticket.ephemeralKey),
-        requestSignature: hexSignature(ticket.requestSignature)
+        ephemeralKey: hexBytes(ticket.ephemeralKey),
+        requestSignature: hexBytes(ticket.requestSignature)
     };
 }
 
@@ -192,8 +190,8 @@ export function lookupRequestBody(request: LookupRequest): string {
     return JSON.stringify({
         version: request.version,
         nullifier: hex(request.nullifier),
-        ephemeralKey: hexPoint(request.ephemeralKey),
-        signature: hexSignature(request.signature)
+        ephemeralKey: hexBytes(request.ephemeralKey),
+        signature: hexBytes(request.signature)
     });
 }
 
@@ -234,6 +232,12 @@ function signature(raw: unknown, name: string, code: Code): Signature {
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new EnvelopeError(code, `${name} must be { R8, S }`);
     const { R8, S } = raw as Json;
     return { R8: point(R8, `${name}.R8`, code), S: field(S, `${name}.S`, code) };
+}
+
+/** Exactly `length` bytes as lower-case 0x hex (one encoding per value). */
+function bytes(raw: unknown, name: string, length: number, code: Code): Uint8Array {
+    if (typeof raw !== "string" || raw.length !== 2 + 2 * length || !/^0x[0-9a-f]*$/.test(raw)) throw new EnvelopeError(code, `${name} must be ${length} bytes as lower-case 0x hex`);
+    return Uint8Array.from(Buffer.from(raw.slice(2), "hex"));
 }
 
 function proofWords(raw: unknown, code: Code): bigint[] {
@@ -290,8 +294,8 @@ export function decodeTicket(value: string): TicketEnvelope {
         y: field(json.y, "y", code),
         x: field(json.x, "x", code),
         proof: proofWords(json.proof, code),
-        ephemeralKey: point(json.ephemeralKey, "ephemeralKey", code),
-        requestSignature: signature(json.requestSignature, "requestSignature", code)
+        ephemeralKey: bytes(json.ephemeralKey, "ephemeralKey", REQUEST_KEY_BYTES, code),
+        requestSignature: bytes(json.requestSignature, "requestSignature", REQUEST_SIGNATURE_BYTES, code)
     };
     if (encodeTicket(ticket) !== value) throw new EnvelopeError(code, "not the canonical encoding of the ticket");
     return ticket;
@@ -344,8 +348,8 @@ export function parseLookupRequest(body: string | Uint8Array): LookupRequest {
     return {
         version: 2,
         nullifier: field(json.nullifier, "nullifier", code),
-        ephemeralKey: point(json.ephemeralKey, "ephemeralKey", code),
-        signature: signature(json.signature, "signature", code)
+        ephemeralKey: bytes(json.ephemeralKey, "ephemeralKey", REQUEST_KEY_BYTES, code),
+        signature: bytes(json.signature, "signature", REQUEST_SIGNATURE_BYTES, code)
     };
 }
 

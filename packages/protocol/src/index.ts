@@ -7,6 +7,7 @@ export * from "./registry";
 export * from "./commitment";
 export * from "./solvency";
 export * from "./signature";
+export * from "./request-key";
 export * from "./derivation";
 export * from "./rln";
 export * from "./tree";

@@ -5,6 +5,7 @@ export { PostgresNullifierStore } from "./store/postgres";
 export * from "./policy";
 export * from "./ticket-verifier";
 export * from "./ticket-checker";
+export * from "./request-signature";
 export * from "./provider-signer";
 export * from "./roots";
 export * from "./metrics";

@@ -1,12 +1,11 @@
-import { verifySignature } from "@zk-api-credits/protocol";
-import type { Point, Signature } from "@zk-api-credits/protocol";
+import { requestSignatureValid } from "./request-signature";
 import type { ProofVerifier, VerificationHint } from "./ticket-verifier";
 
-/** A ticket's request signature to check: the ephemeral key's signature of the request hash. */
+/** A ticket's request signature to check: the ephemeral key's (Ed25519) signature of the request hash. */
 export interface RequestSignatureCheck {
     readonly message: bigint;
-    readonly signature: Signature;
-    readonly publicKey: Point<bigint>;
+    readonly signature: Uint8Array;
+    readonly publicKey: Uint8Array;
 }
 
 /** A ticket to check: its request signature first, then (only if that holds) its Spend proof. */
@@ -31,7 +30,7 @@ export interface TicketChecker {
 
 /** The request signature check itself, the same in-thread and on a worker. */
 export function requestSignatureHolds(check: RequestSignatureCheck): boolean {
-    return verifySignature(check.message, check.signature, check.publicKey);
+    return requestSignatureValid(check.message, check.signature, check.publicKey);
 }
 
 /** Checks the signature on the calling thread, then verifies the proof with any ProofVerifier. */

@@ -4,11 +4,11 @@ import {
     EnvelopeError,
     lookupAnswerBody,
     lookupMessage,
-    parseLookupRequest,
-    verifySignature
+    parseLookupRequest
 } from "@zk-api-credits/protocol";
 import type { LookupRequest, RegistryDeployment } from "@zk-api-credits/protocol";
 import { GatewayError } from "./errors";
+import { requestSignatureValid } from "./request-signature";
 import type { GatewayMetrics } from "./metrics";
 import type { GatewayReply, ProofAdmission } from "./paid-request";
 import { errorReply } from "./paid-request";
@@ -57,7 +57,7 @@ export class TicketLookup {
             throw error;
         }
         const message = lookupMessage(this.options.deployment.parameters.context, lookup.nullifier);
-        if (!verifySignature(message, lookup.signature, lookup.ephemeralKey)) {
+        if (!requestSignatureValid(message, lookup.signature, lookup.ephemeralKey)) {
             admission?.failed(client);
             throw new GatewayError(403, "LOOKUP_FORBIDDEN", "the look-up is not signed by this key");
         }

@@ -7,15 +7,15 @@ import {
     ticketBlinding,
     ticketNullifier
 } from "@zk-api-credits/protocol";
-import type { EdDSAPoseidonSigner, Identity, Point } from "@zk-api-credits/protocol";
+import type { Identity, Point, RequestKey } from "@zk-api-credits/protocol";
 
 /** Everything derived from the identity for ticket `index` (deterministic: every process and device gets the same). */
 export interface TicketKeys {
     readonly index: bigint;
-    /** epk_i's signer: signs H(request), voids and look-ups of this ticket. */
-    readonly signer: EdDSAPoseidonSigner;
-    readonly ephemeralKey: Point<bigint>;
-    /** x_i = Poseidon(epk_i). */
+    /** epk_i (an Ed25519 key): signs H(request), voids and look-ups of this ticket. */
+    readonly signer: RequestKey;
+    readonly ephemeralKey: Uint8Array;
+    /** x_i = ephemeralKeyBinding(epk_i). */
     readonly x: bigint;
     /** ρ_i. */
     readonly blinding: bigint;

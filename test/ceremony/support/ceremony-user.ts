@@ -18,7 +18,7 @@ import {
     TREE_DEPTH,
     verifyChargeSignature
 } from "@zk-api-credits/protocol";
-import type { ChargeReceipt, CircuitProver, EdDSAPoseidonSigner, RegistryBinding, RegistryDeployment } from "@zk-api-credits/protocol";
+import type { ChargeReceipt, CircuitProver, RegistryBinding, RegistryDeployment, RequestKey } from "@zk-api-credits/protocol";
 import { devWallet } from "../../../scripts/lib/stack";
 
 /** A proved ticket (genesis base), with the request key that signs its requests. */
@@ -30,7 +30,7 @@ export interface CeremonyTicket {
     readonly y: bigint;
     readonly x: bigint;
     readonly proof: bigint[];
-    readonly signer: EdDSAPoseidonSigner;
+    readonly signer: RequestKey;
 }
 
 /**
@@ -74,7 +74,7 @@ export class CeremonyUser {
     }
 
     /** Proves ticket `index` on the genesis base against the current epoch root, for its own key or `requestKey` (a double-spend). */
-    async prove(index: bigint, requestKey?: EdDSAPoseidonSigner): Promise<CeremonyTicket> {
+    async prove(index: bigint, requestKey?: RequestKey): Promise<CeremonyTicket> {
         const tree = await this.sync.sync();
         const leafIndex = this.sync.leafIndexOf(this.identity.commitment);
         if (leafIndex === undefined || !this.sync.inCurrentEpoch(this.identity.commitment)) throw new Error("the deposit is not in the current epoch tree");
