@@ -43,7 +43,7 @@ export interface TicketEnvelope {
     readonly x: bigint;
     /** The Groth16 proof in verifier order (packProof). */
     readonly proof: readonly bigint[];
-    /** epk_i, an Ed25519 public key (x = requestKeyBinding(epk_i)), and its signature of H(request). */
+    /** epk_i, an Ed25519 public key (x = ephemeralKeyBinding(epk_i)), and its signature of H(request). */
     readonly ephemeralKey: Uint8Array;
     readonly requestSignature: Uint8Array;
 }
@@ -113,7 +113,6 @@ export function requestHash(method: string, path: string, body: Uint8Array): big
     const hash = BigInt(digest) >> 8n;
     return hash === 0n ? 1n : hash;
 }
-
 
 /** What epk signs to look a ticket up: Poseidon(TAG_LOOKUP, context, nullifier). */
 export function lookupMessage(context: bigint, nullifier: bigint): bigint {

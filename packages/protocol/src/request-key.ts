@@ -1,4 +1,5 @@
 import { ed25519 } from "@noble/curves/ed25519";
+import { bytesToNumberBE, numberToBytesBE } from "@noble/curves/utils";
 import { assertFieldElement } from "./field";
 import { poseidon } from "./hash";
 
@@ -7,7 +8,7 @@ import { poseidon } from "./hash";
  * pays for, its retries, its void and its look-ups. They are Ed25519 keys (RFC 8032, on
  * @noble/curves), not Baby Jubjub ones: nothing in a circuit checks these signatures, only the
  * gateway, and Node's crypto checks an Ed25519 signature about five times faster than the
- * EdDSA-Poseidon check it replaced (docs/protocol.md, "Request keys").
+ * EdDSA-Poseidon check it replaced (docs/protocol.md, "What changed from v1", item 16).
  *
  * What a request key signs is a field element (a request hash, a look-up message), as the
  * 32-byte big-endian encoding of that element.
@@ -22,17 +23,8 @@ const TWO_128 = 1n << 128n;
 
 /** The 32-byte big-endian encoding of a field element: what a request key signs. */
 export function requestMessageBytes(message: bigint): Uint8Array {
-    assertFieldElement(message, "request message");
-    const out = new Uint8Array(32);
-    let v = message;
-    for (let i = 31; i >= 0; i--) {
-        out[i] = Number(v & 0xffn);
-        v >>= 8n;
-    }
-    return out;
+    return numberToBytesBE(assertFieldElement(message, "request message"), 32);
 }
-
-const toBigInt = (bytes: Uint8Array): bigint => (bytes.length === 0 ? 0n : BigInt(`0x${Buffer.from(bytes).toString("hex")}`));
 
 /**
  * x for a ticket: Poseidon(hi, lo), the request key's 32 bytes read big-endian as two 128-bit
@@ -40,7 +32,7 @@ const toBigInt = (bytes: Uint8Array): bigint => (bytes.length === 0 ? 0n : BigIn
  */
 export function ephemeralKeyBinding(publicKey: Uint8Array): bigint {
     if (publicKey.length !== REQUEST_KEY_BYTES) throw new RangeError(`a request key is ${REQUEST_KEY_BYTES} bytes, not ${publicKey.length}`);
-    const value = toBigInt(publicKey);
+    const value = bytesToNumberBE(publicKey);
     return poseidon([value / TWO_128, value % TWO_128]);
 }
 
@@ -70,11 +62,6 @@ export class RequestKey {
     constructor(private readonly seed: Uint8Array) {
         if (seed.length !== 32) throw new RangeError(`a request key seed is 32 bytes, not ${seed.length}`);
         this.publicKey = ed25519.getPublicKey(seed);
-    }
-
-    /** x for this key's ticket (ephemeralKeyBinding). */
-    get binding(): bigint {
-        return ephemeralKeyBinding(this.publicKey);
     }
 
     /** Signs a field element (its 32-byte big-endian encoding): 64 bytes R ‖ S. */
