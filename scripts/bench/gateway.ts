@@ -33,7 +33,7 @@ import { startDeployedStack } from "../lib/stack";
 import type { DeployedStack } from "../lib/stack";
 import { busyWarning, envInt, fmtMs, machineInfo, machineMarkdown, markdownTable, stats, textTable, writeReport } from "./common";
 import type { Stats } from "./common";
-import { drive, LoadClient, machineCpuMs, processCpuMs, startGateway, startUpstream } from "./load";
+import { drive, LoadClient, machineCpuMs, postgresCpuMs, processCpuMs, startGateway, startUpstream } from "./load";
 import type { GatewayProcess } from "./load";
 import { BENCH_PROVIDER_KEY, benchRequests, registerBenchAccounts, resign } from "./tickets";
 import type { BenchRequest } from "./tickets";
@@ -71,6 +71,8 @@ interface RoundResult {
     /** CPU ms per loaded request: the gateway processes, the load generator (this process), the whole machine. */
     readonly gatewayCpuMs: number;
     readonly loadCpuMs: number;
+    /** PostgreSQL's server processes (0 with SQLite). */
+    readonly postgresCpuMs: number;
     readonly machineCpuMs: number;
 }
 
@@ -82,6 +84,7 @@ interface ConfigResult {
     readonly loadedLatency: Stats;
     readonly gatewayCpuMs: Stats;
     readonly loadCpuMs: Stats;
+    readonly postgresCpuMs: Stats;
     readonly machineCpuMs: Stats;
 }
 
@@ -103,9 +106,11 @@ async function round(gateways: readonly GatewayProcess[], requests: readonly Ben
         }
         const gatewayCpu = gateways.map((g) => processCpuMs(g.pid));
         const loadCpu = process.cpuUsage();
+        const postgresCpu = postgresCpuMs();
         const machine = machineCpuMs();
         const loaded = await drive(client, urls, requests.slice(SERIAL), CONCURRENCY);
         const machineAfter = machineCpuMs();
+        const postgresUsed = postgresCpuMs() - postgresCpu;
         const loadUsed = process.cpuUsage(loadCpu);
         const gatewayUsed = gateways.reduce((sum, g, i) => sum + processCpuMs(g.pid) - gatewayCpu[i]!, 0);
         return {
@@ -114,6 +119,7 @@ async function round(gateways: readonly GatewayProcess[], requests: readonly Ben
             loaded: stats(loaded.latencies),
             gatewayCpuMs: gatewayUsed / loaded.sent,
             loadCpuMs: (loadUsed.user + loadUsed.system) / 1000 / loaded.sent,
+            postgresCpuMs: postgresUsed / loaded.sent,
             machineCpuMs: (machineAfter.busy - machine.busy) / loaded.sent
         };
     } finally {
@@ -140,7 +146,7 @@ async function measure(stack: DeployedStack, postgres: LocalPostgres, config: Co
         const last = rounds[rounds.length - 1]!;
         log(
             `${config.name}: round ${r + 1}: ${last.throughput.toFixed(0)} req/s, c=1 p50 ${fmtMs(last.serial.p50)} ms, c=${CONCURRENCY} p50 ${fmtMs(last.loaded.p50)} ms; ` +
-                `CPU per request: gateway ${fmtMs(last.gatewayCpuMs)} ms, load generator ${fmtMs(last.loadCpuMs)} ms, machine ${fmtMs(last.machineCpuMs)} ms`
+                `CPU per request: gateway ${fmtMs(last.gatewayCpuMs)} ms, load generator ${fmtMs(last.loadCpuMs)} ms, PostgreSQL ${fmtMs(last.postgresCpuMs)} ms, machine ${fmtMs(last.machineCpuMs)} ms`
         );
     }
     return {
@@ -151,6 +157,7 @@ async function measure(stack: DeployedStack, postgres: LocalPostgres, config: Co
         loadedLatency: stats(rounds.map((r) => r.loaded.p50)),
         gatewayCpuMs: stats(rounds.map((r) => r.gatewayCpuMs)),
         loadCpuMs: stats(rounds.map((r) => r.loadCpuMs)),
+        postgresCpuMs: stats(rounds.map((r) => r.postgresCpuMs)),
         machineCpuMs: stats(rounds.map((r) => r.machineCpuMs))
     };
 }
@@ -250,7 +257,7 @@ async function main(): Promise<void> {
         "throughput req/s (median, range)",
         "added latency p50 ms (c=1)",
         `p50 ms at c=${CONCURRENCY}`,
-        "CPU ms/request: gateway, load generator, machine",
+        "CPU ms/request: gateway, load generator, PostgreSQL, machine",
         "load before"
     ];
     const rows = results.map((r) => [
@@ -260,7 +267,7 @@ async function main(): Promise<void> {
         `${r.throughput.median.toFixed(0)} (${r.throughput.min.toFixed(0)}–${r.throughput.max.toFixed(0)})`,
         fmtMs(r.addedLatency.median),
         fmtMs(r.loadedLatency.median),
-        `${fmtMs(r.gatewayCpuMs.median)}, ${fmtMs(r.loadCpuMs.median)}, ${fmtMs(r.machineCpuMs.median)}`,
+        `${fmtMs(r.gatewayCpuMs.median)}, ${fmtMs(r.loadCpuMs.median)}, ${r.config.store === "postgres" ? fmtMs(r.postgresCpuMs.median) : "–"}, ${fmtMs(r.machineCpuMs.median)}`,
         r.loadBefore.toFixed(2)
     ]);
     const ttfbLines = ttfb.map(

@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -77,6 +77,21 @@ export function processCpuMs(pid: number): number {
     const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
     // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name.
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** CPU time (user + system) used so far by every PostgreSQL server process on the machine, in ms (from /proc; Linux). */
+export function postgresCpuMs(): number {
+    let total = 0;
+    for (const entry of readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+            if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "postgres") continue;
+            total += processCpuMs(Number(entry));
+        } catch {
+            // The process ended meanwhile.
+        }
+    }
+    return total;
 }
 
 /** Busy and total CPU time of the whole machine so far, in ms (from /proc/stat). */

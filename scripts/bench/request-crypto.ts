@@ -4,13 +4,24 @@
  * the request signature check (Ed25519 by Node's crypto, after the key's safety check) and the
  * charge (Δ = T + amounts·G, then its EdDSA-Poseidon signature). For comparison it also times
  * the Baby Jubjub EdDSA-Poseidon check of a one-time key, which request keys used before
- * (docs/protocol.md, "Request keys"). One thread, best of BENCH_REPEATS (5) runs of BENCH_OPS
- * (200) calls each.
+ * (docs/protocol.md, "Request keys"). The Poseidon steps are timed with poseidon-lite, then
+ * with the WebAssembly Poseidon the gateway installs (useWasmPoseidon). One thread, best of
+ * BENCH_REPEATS (5) runs of BENCH_OPS (200) calls each.
  *
  *   npx ts-node --transpile-only scripts/bench/request-crypto.ts
  */
-import { chargePoint, commitTicket, EdDSAPoseidonSigner, ephemeralKeyBinding, isSafeRequestKey, RequestKey, requestHash, verifySignature } from "@zk-api-credits/protocol";
-import { requestSignatureValid } from "@zk-api-credits/provider";
+import {
+    chargePoint,
+    commitTicket,
+    EdDSAPoseidonSigner,
+    ephemeralKeyBinding,
+    isSafeRequestKey,
+    poseidonBackend,
+    RequestKey,
+    requestHash,
+    verifySignature
+} from "@zk-api-credits/protocol";
+import { requestSignatureValid, useWasmPoseidon } from "@zk-api-credits/provider";
 import { envInt, fmtMs, machineInfo, machineMarkdown, markdownTable, textTable, writeReport } from "./common";
 
 const OPS = envInt("BENCH_OPS", 200);
@@ -28,7 +39,7 @@ function measure(fn: (i: number) => unknown): number {
     return best;
 }
 
-function main(): void {
+async function main(): Promise<void> {
     const machine = machineInfo();
     const provider = new EdDSAPoseidonSigner("zk-api-credits request-crypto benchmark provider");
     const requestKey = new RequestKey(Buffer.alloc(32, 5));
@@ -41,13 +52,18 @@ function main(): void {
     const babyJubjubSignature = babyJubjubKey.signMessage(hash);
 
     const rows: { step: string; ms: number }[] = [
-        { step: "ticket binding x = Poseidon(hi, lo) of epk", ms: measure(() => ephemeralKeyBinding(requestKey.publicKey)) },
+        { step: `ticket binding x = Poseidon(hi, lo) of epk (${poseidonBackend().name})`, ms: measure(() => ephemeralKeyBinding(requestKey.publicKey)) },
         { step: "request hash (keccak of a 550-byte body)", ms: measure(() => requestHash("POST", "/v1/chat/completions", body)) },
         { step: "request signature check (Ed25519, Node crypto, key checked first)", ms: measure(() => requestSignatureValid(hash, signature, requestKey.publicKey)) },
         { step: "  of which the key's check (canonical, not small order)", ms: measure(() => isSafeRequestKey(requestKey.publicKey)) },
-        { step: "charge Δ and its signature (EdDSA-Poseidon)", ms: measure((i) => provider.signCharge(context, chargePoint(ticket, 1_000n + BigInt(i), 0n))) },
+        { step: `charge Δ and its signature (EdDSA-Poseidon, ${poseidonBackend().name})`, ms: measure((i) => provider.signCharge(context, chargePoint(ticket, 1_000n + BigInt(i), 0n))) },
         { step: "for comparison: the EdDSA-Poseidon check of a one-time key (request keys before)", ms: measure(() => verifySignature(hash, babyJubjubSignature, babyJubjubKey.publicKey)) }
     ];
+    await useWasmPoseidon();
+    rows.push(
+        { step: `ticket binding x = Poseidon(hi, lo) of epk (${poseidonBackend().name})`, ms: measure(() => ephemeralKeyBinding(requestKey.publicKey)) },
+        { step: `charge Δ and its signature (EdDSA-Poseidon, ${poseidonBackend().name})`, ms: measure((i) => provider.signCharge(context, chargePoint(ticket, 1_000n + BigInt(i), 0n))) }
+    );
     if (!requestSignatureValid(hash, signature, requestKey.publicKey)) throw new Error("the request signature does not verify");
     if (!verifySignature(hash, babyJubjubSignature, babyJubjubKey.publicKey)) throw new Error("the EdDSA-Poseidon signature does not verify");
     const headers = ["step", "ms per call"];
@@ -66,4 +82,4 @@ function main(): void {
     console.log(`\nwrote ${written.json} and ${written.md}`);
 }
 
-main();
+void main();

@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { addPoint, Base8, inCurve, mulPointEscalar } from "@zk-kit/baby-jubjub";
 import { derivePublicKey as zkKitPublicKey, signMessage as zkKitSign, verifySignature as zkKitVerify } from "@zk-kit/eddsa-poseidon";
 import { LeanIMT } from "@zk-kit/lean-imt";
-import { poseidon1, poseidon2, poseidon3, poseidon4 } from "poseidon-lite";
+import { poseidon1, poseidon2, poseidon3, poseidon4, poseidon5, poseidon6 } from "poseidon-lite";
 import {
     AMOUNT_BITS,
     BABYJUB_SUBORDER,
@@ -41,6 +41,9 @@ import {
     openTicketLimit,
     packAccounting,
     packRegistryTerms,
+    poseidon,
+    poseidonBackend,
+    POSEIDON_LITE,
     randomScalar,
     recoverSecret,
     registryContext,
@@ -60,12 +63,13 @@ import {
     ticketNullifier,
     TICKET_WINDOW,
     TREE_DEPTH,
+    usePoseidonBackend,
     verifyBaseSignature,
     verifyChargeSignature,
     verifyRequestSignature,
     verifySignature
 } from "@zk-api-credits/protocol";
-import { requestSignatureValid } from "@zk-api-credits/provider";
+import { requestSignatureValid, useWasmPoseidon, WASM_POSEIDON } from "@zk-api-credits/provider";
 import type { BaseState, Point } from "@zk-api-credits/protocol";
 import { loadConfig } from "../../scripts/circuits/config";
 import { DEFAULT_TERMS, TestProvider } from "../helpers/scenario";
@@ -428,6 +432,40 @@ describe("Protocol reference (TypeScript, v2)", function () {
             for (let i = 0; i < 16; i++) xs.add(ephemeralKeyBinding(new RequestKey(randomBytes(32)).publicKey));
             expect(xs.size).to.equal(16);
             expect(() => ephemeralKeyBinding(new Uint8Array(31))).to.throw(RangeError);
+        });
+    });
+
+    describe("# Poseidon backends", function () {
+        const LITE = [poseidon1, poseidon2, poseidon3, poseidon4, poseidon5, poseidon6];
+        let saved: ReturnType<typeof poseidonBackend>;
+        beforeEach(() => (saved = poseidonBackend()));
+        afterEach(() => usePoseidonBackend(saved));
+
+        it("circomlibjs' WebAssembly Poseidon, which the gateway installs, is poseidon-lite bit for bit (1 to 6 inputs)", async function () {
+            usePoseidonBackend(POSEIDON_LITE);
+            await useWasmPoseidon();
+            expect(poseidonBackend().name).to.equal(WASM_POSEIDON);
+            for (let n = 1; n <= 6; n++) {
+                for (let round = 0; round < 50; round++) {
+                    const inputs = Array.from({ length: n }, () => randomBelow(SNARK_SCALAR_FIELD));
+                    expect(poseidon(inputs)).to.equal(LITE[n - 1]!(inputs));
+                }
+            }
+            // The checks before any backend stay: non-canonical inputs and arities the circuits never use.
+            expect(() => poseidon([SNARK_SCALAR_FIELD])).to.throw(/poseidon input 0/);
+            expect(() => poseidon([1n, 2n, 3n, 4n, 5n, 6n, 7n])).to.throw(RangeError);
+        });
+
+        it("refuses a backend that disagrees with poseidon-lite on any known answer, and keeps the one in use", function () {
+            usePoseidonBackend(POSEIDON_LITE);
+            // Right everywhere but at the top of the field with six inputs.
+            const top = SNARK_SCALAR_FIELD - 1n;
+            const subtlyWrong = { name: "subtly wrong", hash: (inputs: bigint[]) => POSEIDON_LITE.hash(inputs) + (inputs.length === 6 && inputs[0] === top ? 1n : 0n) };
+            expect(() => usePoseidonBackend(subtlyWrong)).to.throw(/subtly wrong disagrees with poseidon-lite on 6 input/);
+            const reduced = { name: "reduces mod 2^253", hash: (inputs: bigint[]) => POSEIDON_LITE.hash(inputs.map((v) => v % (1n << 253n))) };
+            expect(() => usePoseidonBackend(reduced)).to.throw(/reduces mod 2\^253 disagrees/);
+            expect(poseidonBackend()).to.equal(POSEIDON_LITE);
+            expect(poseidon([1n, 2n])).to.equal(poseidon2([1n, 2n]));
         });
     });
 

@@ -5,8 +5,8 @@ import { expect } from "chai";
 import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
 import { ICreditRegistry__factory } from "@zk-api-credits/contracts";
 import type { ICreditRegistry } from "@zk-api-credits/contracts";
-import { chargePoint, EdDSAPoseidonSigner, RequestKey, TICKET_WINDOW, verifyChargeSignature } from "@zk-api-credits/protocol";
-import { blockPatterns, createGateway, PostgresNullifierStore, SqliteNullifierStore } from "@zk-api-credits/provider";
+import { chargePoint, EdDSAPoseidonSigner, poseidonBackend, POSEIDON_LITE, RequestKey, TICKET_WINDOW, usePoseidonBackend, verifyChargeSignature } from "@zk-api-credits/protocol";
+import { blockPatterns, createGateway, PostgresNullifierStore, SqliteNullifierStore, WASM_POSEIDON } from "@zk-api-credits/provider";
 import type { Gateway, NullifierStore } from "@zk-api-credits/provider";
 import { startPostgres } from "../../scripts/lib/postgres";
 import type { LocalPostgres } from "../../scripts/lib/postgres";
@@ -290,12 +290,32 @@ describe("Gateway without an operator key", function () {
     let store: NullifierStore;
     let chain: JsonRpcProvider;
     let url: string;
+    /** A paid route whose stream stays open (after its first event) until the test lets it end. */
+    let streamStarted: Promise<void>;
+    let endStream: () => void;
 
     before(async function () {
         stack = await startDeployedStack();
         chain = new JsonRpcProvider(stack.node.url, undefined, { staticNetwork: true, pollingInterval: 100, cacheTimeout: -1 });
         store = new SqliteNullifierStore(path.join(mkdtempSync(path.join(os.tmpdir(), "zkapi-nokey-")), "gateway.db"));
+        usePoseidonBackend(POSEIDON_LITE);
         gateway = await createGateway({ deployment: stack.deployment, signingKey: stack.providerSigningKey, provider: chain, store, workerPollMs: 200 });
+        let started!: () => void;
+        streamStarted = new Promise<void>((resolve) => (started = resolve));
+        const ended = new Promise<void>((resolve) => (endStream = resolve));
+        gateway.paid("POST", "/test/held-stream", {
+            serve: async () => ({
+                status: 200,
+                headers: { "content-type": "text/event-stream" },
+                stream: (async function* () {
+                    yield Buffer.from("data: first\n\n");
+                    started();
+                    await ended;
+                    yield Buffer.from("data: last\n\n");
+                })(),
+                cost: () => 7n
+            })
+        });
         url = await listen(gateway);
     });
 
@@ -304,6 +324,38 @@ describe("Gateway without an operator key", function () {
         await store?.close();
         chain?.destroy();
         await stack?.stop();
+    });
+
+    it("Should hash with circomlibjs' WebAssembly Poseidon once started (checked against poseidon-lite first)", function () {
+        expect(poseidonBackend().name).to.equal(WASM_POSEIDON);
+    });
+
+    it("Should sign a lone request's charge on the event loop, and on the signing worker while another request or stream is in flight", async function () {
+        const user = await RawUser.register(stack, url, 6);
+        try {
+            const tickets = await Promise.all([0n, 1n, 2n].map((i) => user.prove(i)));
+            const before = gateway.handler.signingStats;
+            // Alone: signed here (no worker round trip).
+            const alone = await user.send(tickets[0]!, "/v1/chat/completions", chat("alone"));
+            expect(alone.status, alone.body).to.equal(200);
+            expect(gateway.handler.signingStats).to.deep.equal({ lone: before.lone + 1, signer: before.signer });
+            // A stream stays open: the next request is not alone, its charge goes to the worker.
+            const streamed = user.send(tickets[1]!, "/test/held-stream", chat("held"));
+            await streamStarted;
+            const meanwhile = await user.send(tickets[2]!, "/v1/chat/completions", chat("meanwhile"));
+            expect(meanwhile.status, meanwhile.body).to.equal(200);
+            expect(gateway.handler.signingStats).to.deep.equal({ lone: before.lone + 1, signer: before.signer + 1 });
+            // The stream ends alone: its charge is signed here. Every charge checked out (RawUser.accept).
+            endStream();
+            const ended = await streamed;
+            expect(ended.status).to.equal(200);
+            expect(ended.charge?.cost).to.equal(7n);
+            expect(ended.body).to.contain("data: last");
+            expect(gateway.handler.signingStats).to.deep.equal({ lone: before.lone + 2, signer: before.signer + 1 });
+            expect([alone, meanwhile].every((answer) => answer.charge !== undefined)).to.equal(true);
+        } finally {
+            user.close();
+        }
     });
 
     it("Should refuse tickets and folds a withdrawal disclosed", async function () {

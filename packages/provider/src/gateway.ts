@@ -33,6 +33,7 @@ import { defaultApi } from "./default-api";
 import { ClientAdmission } from "./admission";
 import { UpstreamHeadStarts } from "./head-start";
 import { VerificationPool } from "./verification/pool";
+import { useWasmPoseidon } from "./poseidon-wasm";
 import { InThreadProviderSigner } from "./provider-signer";
 import type { ProviderSigner } from "./provider-signer";
 import { ticketCheckerFor } from "./ticket-checker";
@@ -155,6 +156,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         insecureDevelopmentSetup: deployment.insecureDevelopmentSetup,
         allowInsecureSetup: options.allowInsecureSetup ?? false
     });
+    // Poseidon in WebAssembly on the event loop (each request key's binding is hashed here).
+    await useWasmPoseidon();
     const metrics = new GatewayMetrics();
     const roots = new EpochRoots({ deployment, provider: options.provider, pollMs: options.workerPollMs });
     await roots.refresh();
@@ -170,11 +173,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const admission = options.admission === false ? undefined : (options.admission ?? new ClientAdmission());
     // Signing goes to the Fold pool's worker first: it is idle while the Spend pool verifies tickets.
     const poolSigner = (verifier: BatchProofVerifier | VerificationPool | undefined): ProviderSigner | undefined => (verifier instanceof VerificationPool ? verifier.providerSigner() : undefined);
-    const signer = poolSigner(foldVerifier) ?? poolSigner(spendVerifier) ?? new InThreadProviderSigner(options.signingKey);
+    const workerSigner = poolSigner(foldVerifier) ?? poolSigner(spendVerifier);
+    const inThreadSigner = new InThreadProviderSigner(options.signingKey);
+    const signer = workerSigner ?? inThreadSigner;
     const handler = new PaidRequestHandler({
         deployment,
         signingKey: options.signingKey,
         signer,
+        // A lone request's charge is signed here: faster than a round trip to a worker.
+        loneSigner: workerSigner === undefined ? undefined : inThreadSigner,
         store: options.store,
         tickets: ticketCheckerFor(options.verifier ?? spendVerifier!),
         roots,

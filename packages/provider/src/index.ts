@@ -22,3 +22,4 @@ export * from "./verification/pool";
 export * from "./admission";
 export * from "./head-start";
 export * from "./api";
+export * from "./poseidon-wasm";

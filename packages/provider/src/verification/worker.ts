@@ -9,6 +9,7 @@ import "./no-web-worker"; // first: before ffjavascript is loaded
 import { parentPort, workerData } from "node:worker_threads";
 import { EdDSAPoseidonSigner } from "@zk-api-credits/protocol";
 import { Groth16BatchVerifier } from "../batch-verifier";
+import { useWasmPoseidon } from "../poseidon-wasm";
 import { signChargeWith } from "../provider-signer";
 import { requestSignatureHolds } from "../ticket-checker";
 import type { TicketVerdict } from "../ticket-checker";
@@ -43,8 +44,9 @@ async function check(engine: Groth16BatchVerifier, items: readonly CheckItem[]):
 }
 
 // A worker has no event loop to share: yield only between Miller-loop chunks.
-Groth16BatchVerifier.create(setup.verificationKey, { yieldEvery: 1 << 20, ...setup.engine }).then(
-    (engine) => {
+// A worker that signs hashes twice per charge: Poseidon in WebAssembly first.
+Promise.all([Groth16BatchVerifier.create(setup.verificationKey, { yieldEvery: 1 << 20, ...setup.engine }), setup.signingKey === undefined ? undefined : useWasmPoseidon()]).then(
+    ([engine]) => {
         const signer = setup.signingKey === undefined ? undefined : new EdDSAPoseidonSigner(setup.signingKey);
         port.on("message", (request: WorkerRequest) => {
             if (request.signs.length > 0) post({ kind: "signed", id: request.id, outcomes: request.signs.map((job) => sign(signer, job)) });
