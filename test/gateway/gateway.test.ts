@@ -1,13 +1,14 @@
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { expect } from "chai";
 import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
 import { ICreditRegistry__factory } from "@zk-api-credits/contracts";
 import type { ICreditRegistry } from "@zk-api-credits/contracts";
-import { chargePoint, EdDSAPoseidonSigner, poseidonBackend, POSEIDON_LITE, RequestKey, TICKET_WINDOW, usePoseidonBackend, verifyChargeSignature } from "@zk-api-credits/protocol";
+import { chargePoint, decodeCharge, EdDSAPoseidonSigner, poseidonBackend, POSEIDON_LITE, RequestKey, TICKET_WINDOW, usePoseidonBackend, verifyChargeSignature } from "@zk-api-credits/protocol";
 import { blockPatterns, createGateway, PostgresNullifierStore, SqliteNullifierStore, WASM_POSEIDON } from "@zk-api-credits/provider";
-import type { Gateway, NullifierStore } from "@zk-api-credits/provider";
+import type { Gateway, NullifierStore, PaidRoute } from "@zk-api-credits/provider";
 import { startPostgres } from "../../scripts/lib/postgres";
 import type { LocalPostgres } from "../../scripts/lib/postgres";
 import { startDeployedStack } from "../../scripts/lib/stack";
@@ -293,6 +294,18 @@ describe("Gateway without an operator key", function () {
     /** A paid route whose stream stays open (after its first event) until the test lets it end. */
     let streamStarted: Promise<void>;
     let endStream: () => void;
+    /** A paid route that streams two events at once. */
+    const shortStream: PaidRoute = {
+        serve: async () => ({
+            status: 200,
+            headers: { "content-type": "text/event-stream" },
+            stream: (async function* () {
+                yield Buffer.from("data: one\n\n");
+                yield Buffer.from("data: two\n\n");
+            })(),
+            cost: () => 5n
+        })
+    };
 
     before(async function () {
         stack = await startDeployedStack();
@@ -316,6 +329,7 @@ describe("Gateway without an operator key", function () {
                 cost: () => 7n
             })
         });
+        gateway.paid("POST", "/test/short-stream", shortStream);
         url = await listen(gateway);
     });
 
@@ -353,6 +367,35 @@ describe("Gateway without an operator key", function () {
             expect(ended.body).to.contain("data: last");
             expect(gateway.handler.signingStats).to.deep.equal({ lone: before.lone + 2, signer: before.signer + 1 });
             expect([alone, meanwhile].every((answer) => answer.charge !== undefined)).to.equal(true);
+        } finally {
+            endStream();
+            user.close();
+        }
+    });
+
+    it("Should store the charge of a stream whose body is destroyed unread (the client left), and count it in flight no more", async function () {
+        const user = await RawUser.register(stack, url, 7);
+        try {
+            const [gone, next] = await Promise.all([0n, 1n].map((i) => user.prove(i)));
+            const path = "/test/short-stream";
+            const body = Buffer.from(JSON.stringify(chat("gone")));
+            const reply = await gateway.handler.handle(
+                { method: "POST", path, body, headers: { "content-type": "application/json" }, ticketHeader: user.ticketHeader(gone!, "POST", path, body) },
+                shortStream
+            );
+            expect(reply.status).to.equal(200);
+            const before = gateway.handler.signingStats;
+            // What the gateway's reply does with a body whose client is gone: destroy it before any read.
+            const readable = Readable.from(reply.body as AsyncIterable<Buffer>);
+            await new Promise<void>((resolve) => readable.once("close", () => resolve()).destroy());
+            const nullifier = `0x${gone!.nullifier.toString(16)}`;
+            const record = await eventually(async () => ((await store.get(nullifier))?.status === "complete" ? await store.get(nullifier) : undefined), "the charge stored");
+            expect(decodeCharge(record!.charge!).cost).to.equal(5n);
+            expect(gateway.handler.signingStats).to.deep.equal({ lone: before.lone + 1, signer: before.signer });
+            // Nothing is left in flight: the next request alone is signed on the event loop.
+            const answer = await user.send(next!, "/v1/chat/completions", chat("after"));
+            expect(answer.status, answer.body).to.equal(200);
+            expect(gateway.handler.signingStats).to.deep.equal({ lone: before.lone + 2, signer: before.signer });
         } finally {
             user.close();
         }
