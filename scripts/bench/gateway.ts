@@ -16,7 +16,9 @@
  * upstream is the gateway's in-process echo model), then the rest BENCH_CONCURRENCY (32) at a
  * time (the throughput), from this process on the same machine (the load generator shares the
  * cores). BENCH_ROUNDS (3) rounds per configuration; BENCH_CONFIGS picks configurations
- * (default: all). Writes reports/bench/gateway.json and .md. The figures say under what load
+ * (default: all). BENCH_STORE_MAX_BATCH sets how many claims (or completions) the PostgreSQL
+ * store writes in one statement (default: the store's, 64; 1 writes each alone, as before
+ * issue 11's write batching). Writes reports/bench/gateway.json and .md. The figures say under what load
  * the machine was (load average before each configuration, and the CPU the gateway and the
  * load generator used per request).
  *
@@ -43,6 +45,7 @@ const ROUNDS = envInt("BENCH_ROUNDS", 3);
 const CONCURRENCY = envInt("BENCH_CONCURRENCY", 32);
 const SERIAL = envInt("BENCH_SERIAL", 20);
 const TTFB_REQUESTS = envInt("BENCH_TTFB", 20);
+const STORE_MAX_BATCH = process.env.BENCH_STORE_MAX_BATCH === undefined ? undefined : envInt("BENCH_STORE_MAX_BATCH", 64);
 
 interface Config {
     readonly name: string;
@@ -133,9 +136,9 @@ async function measure(stack: DeployedStack, postgres: LocalPostgres, config: Co
     for (let r = 0; r < ROUNDS; r++) {
         const store = await freshStore(config, postgres);
         // The first replica creates the store's tables; the others start together after it.
-        const gateways: GatewayProcess[] = [await startGateway(stack, { store, verificationThreads: config.threads })];
+        const gateways: GatewayProcess[] = [await startGateway(stack, { store, verificationThreads: config.threads, storeMaxBatch: STORE_MAX_BATCH })];
         try {
-            const others = await Promise.allSettled(Array.from({ length: config.replicas - 1 }, () => startGateway(stack, { store, verificationThreads: config.threads })));
+            const others = await Promise.allSettled(Array.from({ length: config.replicas - 1 }, () => startGateway(stack, { store, verificationThreads: config.threads, storeMaxBatch: STORE_MAX_BATCH })));
             for (const other of others) if (other.status === "fulfilled") gateways.push(other.value);
             const failed = others.find((s): s is PromiseRejectedResult => s.status === "rejected");
             if (failed !== undefined) throw failed.reason;

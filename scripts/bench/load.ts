@@ -47,7 +47,10 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 /** Starts a gateway process on `store` (sqlite:<file> or a postgres:// URL). */
-export async function startGateway(stack: DeployedStack, options: { store: string; verificationThreads?: number; admission?: boolean; upstream?: string; headStarts?: boolean }): Promise<GatewayProcess> {
+export async function startGateway(
+    stack: DeployedStack,
+    options: { store: string; verificationThreads?: number; admission?: boolean; upstream?: string; headStarts?: boolean; storeMaxBatch?: number }
+): Promise<GatewayProcess> {
     const port = await freePort();
     const serve: ServeOptions = {
         deploymentFile: stack.deploymentFile,
@@ -58,7 +61,8 @@ export async function startGateway(stack: DeployedStack, options: { store: strin
         verificationThreads: options.verificationThreads,
         admission: options.admission,
         upstream: options.upstream,
-        headStarts: options.headStarts
+        headStarts: options.headStarts,
+        storeMaxBatch: options.storeMaxBatch
     };
     // BENCH_GATEWAY_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": profile the gateways.
     const flags = (process.env.BENCH_GATEWAY_NODE_FLAGS ?? "").split(" ").filter((f) => f.length > 0);

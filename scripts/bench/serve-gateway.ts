@@ -40,11 +40,13 @@ export interface ServeOptions {
     readonly upstream?: string;
     /** Upstream head starts for clients whose tickets passed (default) or none (false). */
     readonly headStarts?: boolean;
+    /** PostgreSQL: most claims or completions per statement (undefined: the store's default; 1: each alone). */
+    readonly storeMaxBatch?: number;
 }
 
-async function openStore(spec: string): Promise<NullifierStore> {
+async function openStore(spec: string, maxBatch: number | undefined): Promise<NullifierStore> {
     if (spec.startsWith("sqlite:")) return new SqliteNullifierStore(spec.slice("sqlite:".length));
-    if (spec.startsWith("postgres://") || spec.startsWith("postgresql://")) return PostgresNullifierStore.connect(spec);
+    if (spec.startsWith("postgres://") || spec.startsWith("postgresql://")) return PostgresNullifierStore.connect(spec, { maxBatch });
     throw new Error(`unknown store ${spec}`);
 }
 
@@ -60,7 +62,7 @@ async function main(): Promise<void> {
                   upstream: new UpstreamRouter({ openai: new HttpUpstream({ dialect: "openai", baseUrl: options.upstream }) }),
                   prices: PriceTable.uniform(terms, "10", "20")
               });
-    const store = await openStore(options.store);
+    const store = await openStore(options.store, options.storeMaxBatch);
     const gateway = await createGateway({
         deployment,
         api,

@@ -2,6 +2,8 @@ export * from "./errors";
 export * from "./store/types";
 export { SqliteNullifierStore } from "./store/sqlite";
 export { PostgresNullifierStore } from "./store/postgres";
+export type { PostgresStoreOptions } from "./store/postgres";
+export type { WriteBatchStats } from "./store/write-batcher";
 export * from "./policy";
 export * from "./ticket-verifier";
 export * from "./ticket-checker";

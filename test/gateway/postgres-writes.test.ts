@@ -1,0 +1,147 @@
+import { expect } from "chai";
+import { PostgresNullifierStore } from "@zk-api-credits/provider";
+import type { ClaimResult, NewTicket, StoredCharge } from "@zk-api-credits/provider";
+import { startPostgres } from "../../scripts/lib/postgres";
+import type { LocalPostgres } from "../../scripts/lib/postgres";
+
+const LEASE_MS = 1_000;
+
+function ticket(nullifier: string, x = `0x${nullifier.slice(2)}01`, requestHash = "0x3"): NewTicket {
+    return { nullifier, kind: "request", x, y: "0x2", requestHash, ticket: `ticket ${nullifier}` };
+}
+
+const nullifiers = (n: number, prefix: string): string[] => Array.from({ length: n }, (_, i) => `0x${prefix}${i.toString(16).padStart(4, "0")}`);
+
+// The PostgreSQL store writes the claims (and the completions) that arrive while one of the same
+// kind is in flight as one statement (issue 11 item 8: two single-row statements per paid request
+// cost PostgreSQL about as much CPU as the rest of the request's checks). Each write must still get
+// the answer it would have got alone. Every call below is made in one synchronous run, so the first
+// write of a kind goes alone and the others wait for it and go together: no timing is assumed.
+describe("PostgreSQL store: claims and completions written together", function () {
+    let postgres: LocalPostgres;
+    let store: PostgresNullifierStore;
+    let databases = 0;
+
+    const freshStore = async (maxBatch?: number): Promise<PostgresNullifierStore> => {
+        await store?.close();
+        store = await PostgresNullifierStore.connect(await postgres.createDatabase(`zkapi_writes_${databases++}`), { maxBatch });
+        return store;
+    };
+
+    before(async function () {
+        postgres = await startPostgres();
+    });
+
+    after(async function () {
+        await store?.close();
+        await postgres?.stop();
+    });
+
+    it("Should write a lone claim and a lone completion alone, and 40 concurrent ones in two statements each", async function () {
+        await freshStore();
+        expect(await store.claim(ticket("0x01"), "replica-a", 100, LEASE_MS)).to.deep.equal({ kind: "claimed", takeover: false });
+        expect(await store.complete("0x01", "charge-01", undefined, 101)).to.deep.equal({ charge: "charge-01", response: undefined, won: true });
+        expect(store.writeStats.claims).to.deep.equal({ writes: 1, statements: 1, fallbacks: 0 });
+
+        const names = nullifiers(40, "aa");
+        const claims = await Promise.all(names.map((n, i) => store.claim(ticket(n), `replica-${i}`, 1_000 + i, LEASE_MS)));
+        for (const claim of claims) expect(claim).to.deep.equal({ kind: "claimed", takeover: false });
+        const response = { status: 200, headers: { "content-type": "application/json" }, body: "e30=" };
+        const charges = await Promise.all(names.map((n, i) => store.complete(n, `charge-${n}`, i % 2 === 0 ? response : undefined, 2_000 + i)));
+        charges.forEach((stored, i) => expect(stored).to.deep.equal({ charge: `charge-${names[i]}`, response: i % 2 === 0 ? response : undefined, won: true }));
+        // The first of the 40 went alone, the other 39 together.
+        expect(store.writeStats.claims).to.deep.equal({ writes: 41, statements: 3, fallbacks: 0 });
+        expect(store.writeStats.completions).to.deep.equal({ writes: 41, statements: 3, fallbacks: 0 });
+        // Each row holds its own fields, lease and times.
+        for (const [i, n] of names.entries()) {
+            const record = (await store.get(n))!;
+            expect(record).to.deep.include({ status: "complete", x: ticket(n).x, ticket: `ticket ${n}`, leaseOwner: `replica-${i}`, leaseUntil: 1_000 + i + LEASE_MS, createdAt: 1_000 + i });
+            expect(record.charge).to.equal(`charge-${n}`);
+            expect(record.response).to.deep.equal(i % 2 === 0 ? response : undefined);
+        }
+    });
+
+    it("Should answer each claim of one batch as if it came alone: a repeat, a double-spend, a known ticket, a takeover", async function () {
+        await freshStore();
+        await store.claim(ticket("0xb1"), "replica-a", 0, LEASE_MS); // recorded before, lease long expired
+        await store.claim(ticket("0xb2"), "replica-a", 9_000, LEASE_MS); // recorded before, lease held
+        await store.complete("0xb2", "charge-b2", undefined, 9_001);
+        const now = 9_500;
+        const results: Promise<ClaimResult>[] = [
+            store.claim(ticket("0xb0"), "replica-z", now, LEASE_MS), // goes alone (nothing in flight)
+            store.claim(ticket("0xc1"), "replica-b", now, LEASE_MS), // new
+            store.claim(ticket("0xc1"), "replica-c", now, LEASE_MS), // the same ticket again, in the same batch
+            store.claim(ticket("0xc1", "0xdead"), "replica-d", now, LEASE_MS), // same nullifier, another x: a double-spend
+            store.claim(ticket("0xb1"), "replica-b", now, LEASE_MS), // expired lease, same request: taken over
+            store.claim(ticket("0xb1"), "replica-c", now, LEASE_MS), // the same takeover again: only one of the two wins
+            store.claim(ticket("0xb2"), "replica-b", now, LEASE_MS), // complete already: known
+            store.claim(ticket("0xc2"), "replica-b", now, LEASE_MS) // new
+        ];
+        const [alone, fresh, repeat, doubleSpend, takeover, secondTakeover, complete, other] = await Promise.all(results);
+        expect(alone).to.deep.equal({ kind: "claimed", takeover: false });
+        expect(fresh).to.deep.equal({ kind: "claimed", takeover: false });
+        expect(repeat.kind).to.equal("known");
+        expect(doubleSpend.kind).to.equal("conflict");
+        if (doubleSpend.kind === "conflict") expect(doubleSpend.record.x).to.equal(ticket("0xc1").x);
+        // The two takeovers race as two lone claims would: exactly one wins, and the lease is its.
+        const winners = [takeover, secondTakeover].filter((claim) => claim.kind === "claimed");
+        expect(winners).to.deep.equal([{ kind: "claimed", takeover: true }]);
+        expect([takeover.kind, secondTakeover.kind]).to.include("known");
+        expect(complete.kind).to.equal("known");
+        if (complete.kind === "known") expect(complete.record.charge).to.equal("charge-b2");
+        expect(other).to.deep.equal({ kind: "claimed", takeover: false });
+        expect((await store.get("0xc1"))!.leaseOwner).to.equal("replica-b");
+        expect((await store.get("0xb1"))!.leaseOwner).to.equal(takeover.kind === "claimed" ? "replica-b" : "replica-c");
+        expect(store.writeStats.claims.statements).to.equal(4); // two before, one alone, one for the seven others
+    });
+
+    it("Should keep the first of two charges for one ticket in one batch, and refuse a ticket that was never claimed", async function () {
+        await freshStore();
+        await store.claim(ticket("0xd1"), "replica-a", 100, LEASE_MS);
+        await store.claim(ticket("0xd2"), "replica-a", 100, LEASE_MS);
+        const results: Promise<StoredCharge>[] = [
+            store.complete("0xd2", "charge-alone", undefined, 200),
+            store.complete("0xd1", "charge-first", undefined, 201),
+            store.complete("0xd1", "charge-second", undefined, 202),
+            store.complete("0xd2", "charge-late", undefined, 203)
+        ];
+        const never = store.complete("0xd9", "charge-never", undefined, 204).then(
+            () => undefined,
+            (error: Error) => error
+        );
+        const [alone, first, second, late] = await Promise.all(results);
+        expect(alone).to.deep.include({ charge: "charge-alone", won: true });
+        expect(first).to.deep.include({ charge: "charge-first", won: true });
+        expect(second).to.deep.include({ charge: "charge-first", won: false });
+        expect(late).to.deep.include({ charge: "charge-alone", won: false });
+        expect((await never)?.message).to.match(/cannot be completed \(status unknown\)/);
+        expect((await store.get("0xd1"))!.charge).to.equal("charge-first");
+        expect(store.writeStats.completions).to.deep.equal({ writes: 5, statements: 2, fallbacks: 0 });
+    });
+
+    it("Should fail only the write the database refuses when its batch's statement fails", async function () {
+        await freshStore();
+        const names = nullifiers(6, "ee");
+        const results = names.map((n, i) =>
+            // PostgreSQL refuses a NUL character in text: the batch's INSERT fails as a whole.
+            store.claim({ ...ticket(n), ticket: i === 3 ? "bad\u0000ticket" : `ticket ${n}` }, "replica-a", 100, LEASE_MS).then(
+                (result) => result,
+                (error: Error) => error
+            )
+        );
+        const answers = await Promise.all(results);
+        answers.forEach((answer, i) => {
+            if (i === 3) expect(answer).to.be.instanceOf(Error);
+            else expect(answer).to.deep.equal({ kind: "claimed", takeover: false });
+        });
+        expect(await store.get(names[3]!)).to.equal(undefined);
+        expect(store.writeStats.claims).to.deep.equal({ writes: 6, statements: 2, fallbacks: 1 });
+    });
+
+    it("Should write each alone with maxBatch 1", async function () {
+        await freshStore(1);
+        const names = nullifiers(5, "f0");
+        await Promise.all(names.map((n) => store.claim(ticket(n), "replica-a", 100, LEASE_MS)));
+        expect(store.writeStats.claims).to.deep.equal({ writes: 5, statements: 5, fallbacks: 0 });
+    });
+});
