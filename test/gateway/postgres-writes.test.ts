@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { Client } from "pg";
 import { PostgresNullifierStore } from "@zk-api-credits/provider";
 import type { ClaimResult, NewTicket, StoredCharge } from "@zk-api-credits/provider";
 import { startPostgres } from "../../scripts/lib/postgres";
@@ -6,8 +7,10 @@ import type { LocalPostgres } from "../../scripts/lib/postgres";
 
 const LEASE_MS = 1_000;
 
-function ticket(nullifier: string, x = `0x${nullifier.slice(2)}01`, requestHash = "0x3"): NewTicket {
-    return { nullifier, kind: "request", x, y: "0x2", requestHash, ticket: `ticket ${nullifier}` };
+/** A ticket whose every field says which nullifier it belongs to (so a field written to the wrong column or row shows). */
+function ticket(nullifier: string, x = `0x${nullifier.slice(2)}01`, requestHash = `0x${nullifier.slice(2)}03`): NewTicket {
+    const kind = Number.parseInt(nullifier.slice(-1), 16) % 2 === 0 ? "request" : "void";
+    return { nullifier, kind, x, y: `0x${nullifier.slice(2)}02`, requestHash, ticket: `ticket ${nullifier}` };
 }
 
 const nullifiers = (n: number, prefix: string): string[] => Array.from({ length: n }, (_, i) => `0x${prefix}${i.toString(16).padStart(4, "0")}`);
@@ -55,7 +58,8 @@ describe("PostgreSQL store: claims and completions written together", function (
         // Each row holds its own fields, lease and times.
         for (const [i, n] of names.entries()) {
             const record = (await store.get(n))!;
-            expect(record).to.deep.include({ status: "complete", x: ticket(n).x, ticket: `ticket ${n}`, leaseOwner: `replica-${i}`, leaseUntil: 1_000 + i + LEASE_MS, createdAt: 1_000 + i });
+            const { x, y, requestHash, kind } = ticket(n);
+            expect(record).to.deep.include({ nullifier: n, status: "complete", kind, x, y, requestHash, ticket: `ticket ${n}`, leaseOwner: `replica-${i}`, leaseUntil: 1_000 + i + LEASE_MS, createdAt: 1_000 + i });
             expect(record.charge).to.equal(`charge-${n}`);
             expect(record.response).to.deep.equal(i % 2 === 0 ? response : undefined);
         }
@@ -135,7 +139,53 @@ describe("PostgreSQL store: claims and completions written together", function (
             else expect(answer).to.deep.equal({ kind: "claimed", takeover: false });
         });
         expect(await store.get(names[3]!)).to.equal(undefined);
+        for (const n of names.filter((_, i) => i !== 3)) expect(await store.get(n)).to.deep.include({ ...ticket(n), status: "pending", leaseOwner: "replica-a", leaseUntil: 100 + LEASE_MS });
         expect(store.writeStats.claims).to.deep.equal({ writes: 6, statements: 2, fallbacks: 1 });
+    });
+
+    it("Should fail every write of a batch whose statement's fate is unknown, without sending them again", async function () {
+        const closed = await PostgresNullifierStore.connect(await postgres.createDatabase(`zkapi_writes_${databases++}`));
+        await closed.close(); // every query now fails on the client side: nothing says the database refused it
+        const answers = await Promise.all(nullifiers(4, "ab").map((n) => closed.claim(ticket(n), "replica-a", 100, LEASE_MS).then(() => undefined, (error: Error) => error)));
+        for (const answer of answers) expect(answer).to.be.instanceOf(Error);
+        // Sent again, a write whose statement did commit would find its own row and answer as a repeat.
+        expect(closed.writeStats.claims).to.deep.equal({ writes: 4, statements: 2, fallbacks: 0 });
+    });
+
+    it("Should not deadlock two replicas whose batches claim the same tickets in opposite orders", async function () {
+        const url = await postgres.createDatabase(`zkapi_writes_${databases++}`);
+        const replicas = [await PostgresNullifierStore.connect(url), await PostgresNullifierStore.connect(url)];
+        const holder = new Client({ connectionString: url });
+        await holder.connect();
+        try {
+            // Another writer holds n3 uncommitted, so that both batches are waiting at once, each after its first row.
+            await holder.query("BEGIN");
+            await holder.query(`INSERT INTO tickets (nullifier, status, kind, x, y, request_hash, ticket, lease_owner, lease_until, created_at)
+                                VALUES ('0x0003', 'pending', 'request', '', '', '', '', 'holder', 0, 0)`);
+            // Each replica's first write goes alone; the three behind it go as one statement, in these orders.
+            const orders = [
+                ["0x00d1", "0x0001", "0x0003", "0x0002"],
+                ["0x00d2", "0x0002", "0x0003", "0x0001"]
+            ];
+            const answers = orders.map((order, r) => Promise.all(order.map((n) => replicas[r]!.claim(ticket(n), `replica-${r}`, 100, LEASE_MS))));
+            const waiting = async (): Promise<number> =>
+                Number((await holder.query<{ n: string }>(`SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0]!.n);
+            while ((await waiting()) < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+            await holder.query("ROLLBACK");
+            const [first, second] = await Promise.all(answers);
+            // Written in one order (nullifier order), the second batch waits for the first and finds its rows: no deadlock, no refused statement.
+            expect(replicas.map((replica) => replica.writeStats.claims)).to.deep.equal([
+                { writes: 4, statements: 2, fallbacks: 0 },
+                { writes: 4, statements: 2, fallbacks: 0 }
+            ]);
+            for (const n of ["0x0001", "0x0002", "0x0003"]) {
+                const kinds = [first![orders[0]!.indexOf(n)]!.kind, second![orders[1]!.indexOf(n)]!.kind].sort();
+                expect(kinds, n).to.deep.equal(["claimed", "known"]);
+            }
+        } finally {
+            await holder.end();
+            for (const replica of replicas) await replica.close();
+        }
     });
 
     it("Should write each alone with maxBatch 1", async function () {

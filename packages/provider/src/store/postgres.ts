@@ -1,4 +1,4 @@
-import { Pool } from "pg";
+import { DatabaseError, Pool } from "pg";
 import type { PoolClient, PoolConfig } from "pg";
 import { SCHEMA } from "./schema";
 import { foldFromRow, jobFromRow, ticketFromRow } from "./rows";
@@ -37,16 +37,17 @@ interface Completion {
     readonly now: number;
 }
 
-/** The index of the first item of each key, in order. */
+/**
+ * The index of the first item of each key, sorted by key: every batch then locks its rows in
+ * the same order, so two replicas writing overlapping batches wait for each other at most,
+ * and never deadlock (which PostgreSQL would break only after deadlock_timeout).
+ */
 function firstOfEachKey<T>(items: readonly T[], key: (item: T) => string): number[] {
-    const seen = new Set<string>();
-    const first: number[] = [];
+    const first = new Map<string, number>();
     items.forEach((item, i) => {
-        if (seen.has(key(item))) return;
-        seen.add(key(item));
-        first.push(i);
+        if (!first.has(key(item))) first.set(key(item), i);
     });
-    return first;
+    return [...first.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, i]) => i);
 }
 
 /**
@@ -58,7 +59,9 @@ function firstOfEachKey<T>(items: readonly T[], key: (item: T) => string): numbe
  * a {@link WriteBatcher}: alone when nothing else is being written, and under load as one
  * statement for every claim (or completion) that arrived meanwhile. One multi-row statement
  * costs the database about what one single-row statement does (one round trip, one commit),
- * which on 2 cores is CPU the gateway gets back.
+ * which on 2 cores is CPU the gateway gets back. Each write answers as a lone write could:
+ * the first write of a nullifier goes into the statement, every other one looks at the row
+ * afterwards, as a lone write that lost the race would.
  */
 export class PostgresNullifierStore implements NullifierStore {
     private readonly claims: WriteBatcher<Claim, ClaimResult>;
@@ -69,8 +72,15 @@ export class PostgresNullifierStore implements NullifierStore {
         options: PostgresStoreOptions
     ) {
         const maxBatch = options.maxBatch;
-        this.claims = new WriteBatcher({ one: (claim) => this.claimOne(claim), many: (claims) => this.claimMany(claims), maxBatch });
-        this.completions = new WriteBatcher({ one: (completion) => this.completeOne(completion), many: (completions) => this.completeMany(completions), maxBatch });
+        // A statement PostgreSQL refused was rolled back: its writes may go again one by one.
+        const refusedWhole = (error: unknown): boolean => error instanceof DatabaseError;
+        this.claims = new WriteBatcher({ one: (claim) => this.claimOne(claim), many: (claims) => this.claimMany(claims), refusedWhole, maxBatch });
+        this.completions = new WriteBatcher({
+            one: (completion) => this.completeOne(completion),
+            many: (completions) => this.completeMany(completions),
+            refusedWhole,
+            maxBatch
+        });
     }
 
     /** How many claims and completions were written, and in how many statements. */
@@ -136,6 +146,7 @@ export class PostgresNullifierStore implements NullifierStore {
             `INSERT INTO tickets (nullifier, status, kind, x, y, request_hash, ticket, lease_owner, lease_until, created_at)
              SELECT n, 'pending', k, x, y, h, t, o, u, c
              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[]) AS v(n, k, x, y, h, t, o, u, c)
+             ORDER BY n
              ON CONFLICT (nullifier) DO NOTHING RETURNING nullifier`,
             [
                 rows.map((c) => c.ticket.nullifier),
@@ -200,9 +211,12 @@ export class PostgresNullifierStore implements NullifierStore {
         const first = firstOfEachKey(completions, (completion) => completion.nullifier);
         const rows = first.map((i) => completions[i]!);
         const updated = await this.pool.query<{ nullifier: string }>(
-            `UPDATE tickets SET status = 'complete', charge = v.c, response = v.r, completed_at = v.t
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS v(n, c, r, t)
-             WHERE tickets.nullifier = v.n AND tickets.status = 'pending' RETURNING tickets.nullifier`,
+            // The rows are locked in nullifier order first (the join's own order is the planner's).
+            `WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS v(n, c, r, t)),
+                  locked AS (SELECT nullifier FROM tickets WHERE nullifier IN (SELECT n FROM v) AND status = 'pending' ORDER BY nullifier FOR UPDATE)
+             UPDATE tickets SET status = 'complete', charge = v.c, response = v.r, completed_at = v.t
+             FROM v, locked
+             WHERE tickets.nullifier = v.n AND tickets.nullifier = locked.nullifier AND tickets.status = 'pending' RETURNING tickets.nullifier`,
             [
                 rows.map((c) => c.nullifier),
                 rows.map((c) => c.charge),

@@ -2,9 +2,9 @@
 export interface WriteBatchStats {
     /** Writes submitted. */
     readonly writes: number;
-    /** Statements that carried them: one per batch (a lone write is a batch of one). */
+    /** Batches sent: one statement each (a lone write is a batch of one); the per-row look-ups of repeats and fallbacks are not counted. */
     readonly statements: number;
-    /** Batches whose statement failed, so that each of their writes was sent again on its own. */
+    /** Batches whose statement the database refused, so that each of their writes was sent again on its own. */
     readonly fallbacks: number;
 }
 
@@ -17,6 +17,12 @@ export interface WriteBatcherOptions<Item, Result> {
      * of its own (which then succeeds or fails alone). Rejects only if the statement failed.
      */
     readonly many: (items: readonly Item[]) => Promise<readonly (Result | Promise<Result>)[]>;
+    /**
+     * True if a failed batch statement surely wrote nothing, so that its writes may be sent
+     * again one by one (e.g. the database refused it). Otherwise (a connection lost, perhaps
+     * after the commit) every write of the batch fails with the error, as a lone write would.
+     */
+    readonly refusedWhole: (error: unknown) => boolean;
     /** Most items in one statement (default 64). */
     readonly maxBatch?: number;
 }
@@ -38,9 +44,14 @@ interface Queued<Item, Result> {
  * Each write gets its own result, as if it had been sent alone (`many` must keep that promise,
  * e.g. one write per key per statement). A statement that fails wrote nothing (one statement is
  * one transaction), so each of its writes is sent again with `one`: a write the database
- * refuses fails alone and never takes the others with it. (Should the connection break after
- * the commit, each write sent again finds its own row, as a lone write whose answer was lost
- * would when its client tries again.)
+ * refuses fails alone and never takes the others with it. A statement whose fate is unknown
+ * (the connection broke, perhaps after the commit) fails every write of its batch, as it
+ * would have failed a lone write: sent again, a write would find its own row and answer as
+ * if it had come twice.
+ *
+ * One statement of each kind is in flight at a time, so a statement that waits (a lock, a
+ * slow link) holds back the writes queued behind it; callers keep lock waits short by writing
+ * rows in one order (see the PostgreSQL store).
  */
 export class WriteBatcher<Item, Result> {
     private readonly queue: Queued<Item, Result>[] = [];
@@ -79,18 +90,27 @@ export class WriteBatcher<Item, Result> {
     }
 
     private async write(batch: readonly Queued<Item, Result>[]): Promise<void> {
-        if (batch.length === 1) {
-            const [only] = batch;
-            await this.options.one(only!.item).then(only!.resolve, only!.reject);
-            return;
-        }
+        const one = (queued: Queued<Item, Result>): Promise<void> =>
+            Promise.resolve()
+                .then(() => this.options.one(queued.item))
+                .then(queued.resolve, queued.reject);
+        if (batch.length === 1) return one(batch[0]!);
         let results: readonly (Result | Promise<Result>)[];
         try {
             results = await this.options.many(batch.map((queued) => queued.item));
-            if (results.length !== batch.length) throw new Error(`a batched write answered ${results.length} results for ${batch.length} writes`);
-        } catch {
+        } catch (error) {
+            if (!this.options.refusedWhole(error)) {
+                for (const queued of batch) queued.reject(error);
+                return;
+            }
             this.counts.fallbacks++;
-            await Promise.all(batch.map((queued) => this.options.one(queued.item).then(queued.resolve, queued.reject)));
+            await Promise.all(batch.map(one));
+            return;
+        }
+        if (results.length !== batch.length) {
+            for (const result of results) void Promise.resolve(result).catch(() => undefined);
+            const error = new Error(`a batched write answered ${results.length} results for ${batch.length} writes`);
+            for (const queued of batch) queued.reject(error);
             return;
         }
         batch.forEach((queued, i) => void Promise.resolve(results[i]!).then(queued.resolve, queued.reject));
