@@ -42,6 +42,8 @@ declare module "ffjavascript" {
         g1m_zero(r: number): void;
         g1m_add(a: number, b: number, r: number): void;
         g1m_addMixed(a: number, b: number, r: number): void;
+        g1m_double(a: number, r: number): void;
+        g1m_eq(a: number, b: number): number;
         g1m_neg(a: number, r: number): void;
         g1m_toAffine(a: number, r: number): void;
         g1m_timesScalar(p: number, scalar: number, scalarBytes: number, r: number): void;

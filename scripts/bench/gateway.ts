@@ -13,9 +13,11 @@
  * in .cache/bench): 8 × BENCH_ACCOUNTS real tickets, each signed for its own request. Each
  * round starts the configuration's gateway processes (scripts/bench/serve-gateway.ts) on a
  * fresh store, sends the first BENCH_SERIAL (20) tickets one at a time (the added latency: the
- * upstream is the gateway's in-process echo model), then the rest BENCH_CONCURRENCY (32) at a
- * time (the throughput), from this process on the same machine (the load generator shares the
- * cores). BENCH_ROUNDS (3) rounds per configuration; BENCH_CONFIGS picks configurations
+ * upstream is the gateway's in-process echo model), then all but the last BENCH_SERIAL
+ * BENCH_CONCURRENCY (32) at a time (the throughput), from this process on the same machine (the
+ * load generator shares the cores), then the last BENCH_SERIAL one at a time again (the added
+ * latency of a warm gateway: its code compiled by then, as a gateway's is after its first
+ * minutes). BENCH_ROUNDS (3) rounds per configuration; BENCH_CONFIGS picks configurations
  * (default: all). BENCH_STORE_MAX_BATCH sets how many claims (or completions) the PostgreSQL
  * store writes in one statement (default: the store's, 64; 1 writes each alone, as before
  * issue 11's write batching). Writes reports/bench/gateway.json and .md. The figures say under what load
@@ -70,6 +72,8 @@ const log = (message: string): void => console.log(`[gateway-bench] ${message}`)
 interface RoundResult {
     readonly throughput: number;
     readonly serial: Stats;
+    /** One at a time again, after the loaded phase. */
+    readonly warmSerial: Stats;
     readonly loaded: Stats;
     /** CPU ms per loaded request: the gateway processes, the load generator (this process), the whole machine. */
     readonly gatewayCpuMs: number;
@@ -84,6 +88,7 @@ interface ConfigResult {
     readonly loadBefore: number;
     readonly throughput: Stats;
     readonly addedLatency: Stats;
+    readonly warmAddedLatency: Stats;
     readonly loadedLatency: Stats;
     readonly gatewayCpuMs: Stats;
     readonly loadCpuMs: Stats;
@@ -101,24 +106,30 @@ async function round(gateways: readonly GatewayProcess[], requests: readonly Ben
     const urls = gateways.map((g) => g.url);
     const client = new LoadClient(CONCURRENCY);
     try {
-        const serial: number[] = [];
-        for (let i = 0; i < SERIAL; i++) {
-            const answer = await client.send(urls[i % urls.length]!, requests[i]!);
-            if (answer.status !== 200) throw new Error(`a benchmark request was refused: ${answer.status} ${answer.code ?? ""}`);
-            serial.push(answer.totalMs);
-        }
+        const oneAtATime = async (batch: readonly BenchRequest[]): Promise<number[]> => {
+            const times: number[] = [];
+            for (const [i, request] of batch.entries()) {
+                const answer = await client.send(urls[i % urls.length]!, request);
+                if (answer.status !== 200) throw new Error(`a benchmark request was refused: ${answer.status} ${answer.code ?? ""}`);
+                times.push(answer.totalMs);
+            }
+            return times;
+        };
+        const serial = await oneAtATime(requests.slice(0, SERIAL));
         const gatewayCpu = gateways.map((g) => processCpuMs(g.pid));
         const loadCpu = process.cpuUsage();
         const postgresCpu = postgresCpuMs();
         const machine = machineCpuMs();
-        const loaded = await drive(client, urls, requests.slice(SERIAL), CONCURRENCY);
+        const loaded = await drive(client, urls, requests.slice(SERIAL, requests.length - SERIAL), CONCURRENCY);
         const machineAfter = machineCpuMs();
         const postgresUsed = postgresCpuMs() - postgresCpu;
         const loadUsed = process.cpuUsage(loadCpu);
         const gatewayUsed = gateways.reduce((sum, g, i) => sum + processCpuMs(g.pid) - gatewayCpu[i]!, 0);
+        const warmSerial = await oneAtATime(requests.slice(requests.length - SERIAL));
         return {
             throughput: loaded.sent / loaded.seconds,
             serial: stats(serial),
+            warmSerial: stats(warmSerial),
             loaded: stats(loaded.latencies),
             gatewayCpuMs: gatewayUsed / loaded.sent,
             loadCpuMs: (loadUsed.user + loadUsed.system) / 1000 / loaded.sent,
@@ -148,7 +159,7 @@ async function measure(stack: DeployedStack, postgres: LocalPostgres, config: Co
         }
         const last = rounds[rounds.length - 1]!;
         log(
-            `${config.name}: round ${r + 1}: ${last.throughput.toFixed(0)} req/s, c=1 p50 ${fmtMs(last.serial.p50)} ms, c=${CONCURRENCY} p50 ${fmtMs(last.loaded.p50)} ms; ` +
+            `${config.name}: round ${r + 1}: ${last.throughput.toFixed(0)} req/s, c=1 p50 ${fmtMs(last.serial.p50)} ms (warm ${fmtMs(last.warmSerial.p50)} ms), c=${CONCURRENCY} p50 ${fmtMs(last.loaded.p50)} ms; ` +
                 `CPU per request: gateway ${fmtMs(last.gatewayCpuMs)} ms, load generator ${fmtMs(last.loadCpuMs)} ms, PostgreSQL ${fmtMs(last.postgresCpuMs)} ms, machine ${fmtMs(last.machineCpuMs)} ms`
         );
     }
@@ -157,6 +168,7 @@ async function measure(stack: DeployedStack, postgres: LocalPostgres, config: Co
         loadBefore,
         throughput: stats(rounds.map((r) => r.throughput)),
         addedLatency: stats(rounds.map((r) => r.serial.p50)),
+        warmAddedLatency: stats(rounds.map((r) => r.warmSerial.p50)),
         loadedLatency: stats(rounds.map((r) => r.loaded.p50)),
         gatewayCpuMs: stats(rounds.map((r) => r.gatewayCpuMs)),
         loadCpuMs: stats(rounds.map((r) => r.loadCpuMs)),
@@ -245,6 +257,7 @@ async function main(): Promise<void> {
         const identities = await registerBenchAccounts(stack, chain, ACCOUNTS);
         const requests = await benchRequests(stack, chain, identities);
         tickets = requests.length;
+        if (tickets <= 2 * SERIAL) throw new Error(`${tickets} tickets leave none for the throughput after 2 × BENCH_SERIAL (${SERIAL}) one at a time: raise BENCH_ACCOUNTS or lower BENCH_SERIAL`);
         for (const config of CONFIGS.filter((c) => SELECTED.includes(c.name))) results.push(await measure(stack, postgres, config, requests));
         // Each run its own tickets (and each gateway its own store).
         for (const [k, delay] of TTFB_EVENT_DELAYS_MS.entries()) ttfb.push(await timeToFirstByte(stack, postgres, requests.slice(k * (TTFB_REQUESTS + 2)), delay));
@@ -258,7 +271,7 @@ async function main(): Promise<void> {
         "replicas",
         "Spend verification",
         "throughput req/s (median, range)",
-        "added latency p50 ms (c=1)",
+        "added latency p50 ms (c=1): first requests, warm",
         `p50 ms at c=${CONCURRENCY}`,
         "CPU ms/request: gateway, load generator, PostgreSQL, machine",
         "load before"
@@ -268,7 +281,7 @@ async function main(): Promise<void> {
         String(r.config.replicas),
         r.config.threads === 0 ? "event loop" : "worker thread",
         `${r.throughput.median.toFixed(0)} (${r.throughput.min.toFixed(0)}–${r.throughput.max.toFixed(0)})`,
-        fmtMs(r.addedLatency.median),
+        `${fmtMs(r.addedLatency.median)}, ${fmtMs(r.warmAddedLatency.median)}`,
         fmtMs(r.loadedLatency.median),
         `${fmtMs(r.gatewayCpuMs.median)}, ${fmtMs(r.loadCpuMs.median)}, ${r.config.store === "postgres" ? fmtMs(r.postgresCpuMs.median) : "–"}, ${fmtMs(r.machineCpuMs.median)}`,
         r.loadBefore.toFixed(2)
@@ -290,7 +303,7 @@ async function main(): Promise<void> {
         machineMarkdown(machine),
         ...(warning === undefined ? [] : ["", warning]),
         "",
-        `${tickets} real tickets per round (${tickets / 8} accounts × W = 8 indices; the first ${SERIAL} sent one at a time, the rest ${CONCURRENCY} at a time), ` +
+        `${tickets} real tickets per round (${tickets / 8} accounts × W = 8 indices; the first ${SERIAL} sent one at a time, then all but the last ${SERIAL} ${CONCURRENCY} at a time, then the last ${SERIAL} one at a time on the warm gateway), ` +
             `${ROUNDS} rounds per configuration, a fresh store each round, each replica its own process; the load generator runs on the same machine. ` +
             "CPU per request: the gateway processes (all threads), the load generator, and the whole machine (also PostgreSQL, and anything else running). " +
             "Targets: ≥ 300 verified requests/s on 2 cores with PostgreSQL, ≤ 10 ms added latency p50.",

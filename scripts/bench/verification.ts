@@ -36,6 +36,7 @@ import {
     packProof,
     registryContext,
     RegistryTree,
+    RequestKey,
     requestSigner,
     SNARK_SCALAR_FIELD,
     spendInputs,
@@ -71,6 +72,10 @@ const REGISTRIES = ["0x5FbDB2315678afecb367f032d93F642f64180aa3", "0xe7f1725E773
 const BATCH_SIZES = [1, 8, 16, 32, 64];
 const TARGET_PER_CORE = 400;
 const TARGET_SPEEDUP = 6;
+/** Lone tickets per pool (the first LONE_WARMUP not counted), and pools of each kind. */
+const LONE_TICKETS = 60;
+const LONE_WARMUP = 10;
+const LONE_ROUNDS = 3;
 const R = SNARK_SCALAR_FIELD;
 
 const log = (message: string): void => console.log(`[verification] ${message}`);
@@ -382,6 +387,40 @@ async function main(): Promise<void> {
         }
     }
 
+    // A lone ticket on an idle pool (the gateway serving one request at a time): its check split
+    // between the worker and this thread (the default), against its request signature and then
+    // its proof on the worker (overlapWhenIdle: false). Alternated, LONE_ROUNDS pools of each.
+    let loneTicket: { readonly splitMs: Stats; readonly onWorkerMs: Stats } | undefined;
+    if (withWorkers) {
+        const checks = packedItems.map((item, k) => {
+            const key = new RequestKey(createHash("sha256").update(`lone ${k}`).digest());
+            const message = BigInt(k + 1);
+            return { ...item, requestSignature: { message, signature: key.signMessage(message), publicKey: key.publicKey } };
+        });
+        const timeLone = async (split: boolean): Promise<number[]> => {
+            const pool = new VerificationPool(vkey, { threads: 1, overlapWhenIdle: split });
+            await pool.ready();
+            const ms: number[] = [];
+            for (let i = 0; i < LONE_TICKETS; i++) {
+                const started = performance.now();
+                const verdict = await pool.checkTicket(checks[i % checks.length]!);
+                ms.push(performance.now() - started);
+                if (verdict !== "valid") throw new Error(`a valid lone ticket was refused: ${verdict}`);
+            }
+            if (split && pool.taskStats.overlapped !== LONE_TICKETS) throw new Error("a lone ticket was not split");
+            await pool.close();
+            return ms.slice(LONE_WARMUP);
+        };
+        const split: number[] = [];
+        const onWorker: number[] = [];
+        for (let round = 0; round < LONE_ROUNDS; round++) {
+            onWorker.push(...(await timeLone(false)));
+            split.push(...(await timeLone(true)));
+        }
+        loneTicket = { splitMs: stats(split), onWorkerMs: stats(onWorker) };
+        log(`lone ticket: split ${fmtMs(loneTicket.splitMs.p50)} ms p50, signature then proof on the worker ${fmtMs(loneTicket.onWorkerMs.p50)} ms p50`);
+    }
+
     // ffjavascript's worker threads for the same equation (no subgroup checks).
     if (withWorkers) {
         const curve = await getCurveFromName("bn128");
@@ -396,7 +435,7 @@ async function main(): Promise<void> {
         }
     }
 
-    report(machine, warning, { singleRuns, reps, repMs, proofs: items.length, cache: path.relative(process.cwd(), file) }, snarkjsSingle, snarkjsCpuMsPerProof, rows, invalidCost);
+    report(machine, warning, { singleRuns, reps, repMs, proofs: items.length, cache: path.relative(process.cwd(), file) }, snarkjsSingle, snarkjsCpuMsPerProof, rows, invalidCost, loneTicket);
 }
 
 function report(
@@ -406,7 +445,8 @@ function report(
     snarkjsSingle: Stats,
     snarkjsCpuMsPerProof: number,
     rows: readonly Row[],
-    invalidCost: Record<string, number>
+    invalidCost: Record<string, number>,
+    loneTicket: { readonly splitMs: Stats; readonly onWorkerMs: Stats } | undefined
 ): void {
     const headers = ["variant", "batch", "proofs/s median", "min–max", "spread", "proofs/CPU-s", "ms/batch", "× snarkjs"];
     const cells = rows.map((row) => [
@@ -456,6 +496,14 @@ function report(
             `(${invalidCost.extraPerInvalidInBatchVsAlone!.toFixed(1)} × a valid proof checked alone: its group of ≈ 8 is checked again proof by proof); in a flood ` +
             `(half of every batch invalid) every proof is checked alone, ${fmtMs(invalidCost.floodPerProofMs!)} per proof, ${invalidCost.floodPerProofVsAlone!.toFixed(2)} × a valid proof alone.`,
         "",
+        ...(loneTicket === undefined
+            ? []
+            : [
+                  `A lone ticket on an idle VerificationPool (1 worker), request signature and proof, wall time (${loneTicket.splitMs.n} tickets each way, alternated): ` +
+                      `split between the worker and this thread ${fmtMs(loneTicket.splitMs.p50)} ms p50 (p95 ${fmtMs(loneTicket.splitMs.p95)}); ` +
+                      `signature then proof on the worker ${fmtMs(loneTicket.onWorkerMs.p50)} ms p50 (p95 ${fmtMs(loneTicket.onWorkerMs.p95)}).`,
+                  ""
+              ]),
         `Spend(32, 8) proofs (${config.proofs} distinct, varied signals). Each batch row: median of ${config.reps} repetitions of ≥ ${config.repMs} ms, ` +
             "throughput = proofs verified / wall time; spread = (max − min) / median; proofs/CPU-s uses the process's CPU time " +
             "(all threads) and is the per-core figure. The batch verifier runs on one thread and includes every per-proof check " +
@@ -487,7 +535,8 @@ function report(
                 speedupVsSnarkjsSingle: row.speedup
             })),
             targets,
-            invalidCost
+            invalidCost,
+            loneTicket
         },
         markdown
     );

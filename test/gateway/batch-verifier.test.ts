@@ -264,6 +264,50 @@ describe("Batch Groth16 verifier", function () {
             });
         });
 
+        it("Should give every tampered proof the same verdict split across two engines (keyMillerLoops, then verifySplit) as whole, and count it where it is decided", async function () {
+            const other = await Groth16BatchVerifier.create(vkey);
+            try {
+                for (const [t, tamper] of tampers.entries()) {
+                    const item = clone(valid[(3 + 5 * t) % valid.length]!);
+                    tamper.apply(item);
+                    const before = engine.stats;
+                    expect(await engine.verifySplit(item, other.keyMillerLoops(item)), tamper.name).to.equal(false);
+                    const after = engine.stats;
+                    expect(after.proofs - before.proofs).to.equal(1);
+                    expect(after.malformed - before.malformed, `${tamper.name}: refused by the point/signal checks`).to.equal(tamper.caughtBy === "checks" ? 1 : 0);
+                    expect(after.invalid - before.invalid, `${tamper.name}: refused by the pairing check`).to.equal(tamper.caughtBy === "pairing" ? 1 : 0);
+                    expect(after.pairingChecks - before.pairingChecks, "a final exponentiation only for a well-formed proof").to.equal(tamper.caughtBy === "pairing" ? 1 : 0);
+                }
+                expect(other.stats, "the key's half counts nothing").to.deep.include({ proofs: 0, pairingChecks: 0 });
+                // Every valid proof passes, split as whole, whichever half ends first.
+                for (const item of valid.slice(0, 6)) {
+                    expect(await engine.verifySplit(item, other.keyMillerLoops(item))).to.equal(true);
+                    const loops = await other.keyMillerLoops(item);
+                    expect(await engine.verifySplit(item, Promise.resolve(loops))).to.equal(true);
+                }
+                // The key's half of another proof (or of the same proof with another signal) does not complete this one.
+                expect(await engine.verifySplit(valid[0]!, other.keyMillerLoops(valid[1]!))).to.equal(false);
+                const changed = clone(valid[2]!);
+                changed.publicSignals[6] = (changed.publicSignals[6]! + 1n) % R;
+                expect(await engine.verifySplit(valid[2]!, other.keyMillerLoops(changed))).to.equal(false);
+                // Nothing handed over (the ticket was refused first): false, and no pairing check counted.
+                const before = engine.stats;
+                expect(await engine.verifySplit(valid[4]!, Promise.resolve(undefined))).to.equal(false);
+                expect(engine.stats.pairingChecks).to.equal(before.pairingChecks);
+                expect(engine.stats.invalid).to.equal(before.invalid);
+                // A half that is not a Miller loop's 384 bytes is refused, and so is a failed half; the engine stays usable.
+                await expect(engine.verifySplit(valid[3]!, Promise.resolve(new Uint8Array(100)))).to.be.rejectedWith(/384 bytes/);
+                await expect(engine.verifySplit(valid[3]!, Promise.reject(new Error("the other thread failed")))).to.be.rejectedWith(/the other thread failed/);
+                expect(await engine.verifySplit(valid[3]!, other.keyMillerLoops(valid[3]!))).to.equal(true);
+                // A split check's verdict feeds the failure rate that sizes the groups, as a check alone does.
+                const rate = engine.stats.failureRate;
+                expect(await engine.verifySplit(changed, other.keyMillerLoops(changed))).to.equal(false);
+                expect(engine.stats.failureRate).to.be.greaterThan(rate);
+            } finally {
+                await other.close();
+            }
+        });
+
         it("Should reject a proof at every position of the batch", async function () {
             for (const bad of [0, 7, 15]) {
                 const batch = valid.map(clone);
@@ -539,6 +583,9 @@ describe("Batch Groth16 verifier", function () {
             expect(() => new BatchProofVerifier({ ...vkey, IC: (vkey.IC as unknown[]).slice(1) })).to.throw(/IC/);
             expect(() => new BatchProofVerifier({ ...vkey, vk_beta_2: [["1", "2"], ["3"], ["1", "0"]] })).to.throw(/vk_beta_2/);
             expect(() => new BatchProofVerifier({ ...vkey, protocol: "plonk" } as unknown as VerificationKey)).to.throw(/groth16/);
+            // More public signals than the IC tables have room for (the engine's memory is fixed).
+            const ic = Array.from({ length: 129 }, () => (vkey.IC as unknown[])[0]);
+            expect(() => new BatchProofVerifier({ ...vkey, nPublic: 128, IC: ic } as VerificationKey)).to.throw(/at most 127 public signals are supported, not 128/);
         });
 
         it("Should refuse a verification key whose points are not on the curve when the engine is built", async function () {
@@ -643,32 +690,62 @@ describe("Batch Groth16 verifier", function () {
             }
         });
 
-        it("Should check a lone ticket's signature on this thread while an idle worker verifies its proof, and queued, suspect or keep-thread-free tickets signature first", async function () {
+        it("Should split a lone ticket's check between an idle worker and this thread (signature here, first), and check queued or suspect tickets signature first on the worker", async function () {
             const pool = new VerificationPool(vkey, { threads: 1 });
             try {
                 await pool.ready();
                 const badProof = clone(valid[1]!);
                 badProof.publicSignals[6] = (badProof.publicSignals[6]! + 1n) % R;
-                // Lone tickets on an idle pool: overlapped, and the verdicts are exact.
+                const offCurve = clone(valid[9]!);
+                offCurve.proof[1] = (offCurve.proof[1]! + 1n) % FIELD_P; // A off the curve: refused by the worker's half
+                const nonCanonical = clone(valid[10]!);
+                nonCanonical.publicSignals[4] = nonCanonical.publicSignals[4]! + R; // refused by both halves' signal checks
+                // Lone tickets on an idle pool: split, and the verdicts are exact.
                 expect(await pool.checkTicket({ ...valid[0]!, requestSignature: requestSignature(randomFieldElement()) })).to.equal("valid");
                 expect(await pool.checkTicket({ ...badProof, requestSignature: requestSignature(randomFieldElement()) })).to.equal("invalid-proof");
                 expect(await pool.checkTicket({ ...valid[2]!, requestSignature: requestSignature(randomFieldElement(), true) })).to.equal("invalid-signature");
-                expect(pool.taskStats).to.deep.equal({ signatureChecks: 3, invalidSignatures: 1, overlapped: 3, signatures: 0 });
-                // Marked alone (a suspect client's), a bad signature goes to the worker first (after the proof in flight) and costs no pairing.
+                expect(await pool.checkTicket({ ...offCurve, requestSignature: requestSignature(randomFieldElement()) })).to.equal("invalid-proof");
+                expect(await pool.checkTicket({ ...nonCanonical, requestSignature: requestSignature(randomFieldElement()) })).to.equal("invalid-proof");
+                expect(pool.taskStats).to.deep.equal({ signatureChecks: 5, invalidSignatures: 1, overlapped: 5, signatures: 0 });
+                // Every proof reached the worker's half; only the two well-formed ones with a good signature reached a final exponentiation.
+                expect(pool.stats).to.include({ proofs: 5, malformed: 2, invalid: 1, pairingChecks: 2, singleChecks: 2 });
+                // Marked alone (a suspect client's), a bad signature goes to the worker first and costs no pairing.
                 expect(await pool.checkTicket({ ...valid[3]!, alone: true, requestSignature: requestSignature(randomFieldElement(), true) })).to.equal("invalid-signature");
-                // The overlapped bad signature's proof was verified alongside it (one pairing, as a valid ticket costs); the suspect's was not.
-                expect(pool.stats.proofs).to.equal(3);
-                expect(pool.taskStats.overlapped).to.equal(3);
-                // Marked keepThreadFree (an upstream call was just started on this thread): on the worker, signature first.
+                expect(pool.stats.proofs).to.equal(5);
+                expect(pool.taskStats.overlapped).to.equal(5);
+                // Marked keepThreadFree (an upstream call was just started on this thread): split too, once that call has gone out.
                 expect(await pool.checkTicket({ ...valid[8]!, keepThreadFree: true, requestSignature: requestSignature(randomFieldElement(), true) })).to.equal("invalid-signature");
                 expect(await pool.checkTicket({ ...valid[8]!, keepThreadFree: true, requestSignature: requestSignature(randomFieldElement()) })).to.equal("valid");
-                expect(pool.taskStats.overlapped).to.equal(3);
-                expect(pool.stats.proofs, "only the good signature's proof").to.equal(4);
-                // Tickets that arrive together: the first finds the worker idle, the rest wait and are checked signature first.
+                expect(pool.taskStats.overlapped).to.equal(7);
+                expect(pool.stats.proofs).to.equal(7);
+                // Tickets that arrive together: the first finds the worker idle and is split, the rest wait and are checked signature first.
                 const together = [4, 5, 6, 7].map((i) => pool.checkTicket({ ...valid[i]!, requestSignature: requestSignature(randomFieldElement(), i === 6) }));
                 expect(await Promise.all(together)).to.deep.equal(["valid", "valid", "invalid-signature", "valid"]);
-                expect(pool.taskStats).to.deep.equal({ signatureChecks: 10, invalidSignatures: 4, overlapped: 4, signatures: 0 });
-                expect(pool.stats.proofs, "the queued bad signature cost no pairing").to.equal(7);
+                expect(pool.taskStats).to.deep.equal({ signatureChecks: 12, invalidSignatures: 4, overlapped: 8, signatures: 0 });
+                expect(pool.stats.proofs, "the queued bad signature cost no pairing").to.equal(10);
+            } finally {
+                await pool.close();
+            }
+        });
+
+        it("Should finish a split check whole on another worker if the worker with its first half dies", async function () {
+            const pool = new VerificationPool(vkey, { threads: 2 });
+            try {
+                await pool.ready();
+                const slots = (pool as unknown as { slots: { worker: { terminate(): Promise<number> }; inFlight?: object }[] }).slots;
+                const pending = pool.checkTicket({ ...valid[0]!, requestSignature: requestSignature(randomFieldElement()) });
+                // The first half was posted before checkTicket returned: its worker dies with it.
+                const busy = slots.find((slot) => slot.inFlight !== undefined)!;
+                await busy.worker.terminate();
+                expect(await pending).to.equal("valid");
+                expect(pool.taskStats.overlapped).to.equal(1);
+                // The other worker verified it whole; a bad proof is still refused that way.
+                const bad = clone(valid[1]!);
+                bad.publicSignals[6] = (bad.publicSignals[6]! + 1n) % R;
+                const refused = pool.checkTicket({ ...bad, requestSignature: requestSignature(randomFieldElement()) });
+                const again = slots.find((slot) => slot.inFlight !== undefined);
+                if (again !== undefined) await again.worker.terminate();
+                expect(await refused).to.equal("invalid-proof");
             } finally {
                 await pool.close();
             }

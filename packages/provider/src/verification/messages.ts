@@ -25,12 +25,27 @@ export type SignOutcome =
     | { readonly kind: "base"; readonly signature: Signature }
     | { readonly kind: "error"; readonly message: string };
 
-/** A batch for a worker: jobs to sign (done first, answered at once), then items to check. */
+/**
+ * A batch for a worker: jobs to sign (done first, answered at once), then items to check; or
+ * (with `split`, and nothing else) one proof to check split with the calling thread
+ * (Groth16BatchVerifier.verifySplit): the worker waits for a SplitKeyLoops of the same id.
+ */
 export interface WorkerRequest {
     readonly id: number;
     readonly signs: readonly SignJob[];
     readonly checks: readonly CheckItem[];
+    readonly split?: Groth16BatchItem;
 }
+
+/** The calling thread's half of a split check (keyMillerLoops), or null: the ticket is refused (verdict "invalid-proof", nothing more computed). */
+export interface SplitKeyLoops {
+    readonly kind: "key-loops";
+    readonly id: number;
+    readonly loops: Uint8Array | null;
+}
+
+/** What the pool sends a worker. */
+export type WorkerMessage = WorkerRequest | SplitKeyLoops;
 
 /** What a worker answers: once ready (or not), then per batch its signatures (if any) and its verdicts. */
 export type WorkerReply =

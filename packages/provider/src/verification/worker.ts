@@ -3,7 +3,9 @@
  * one verification key, handling the batches the pool (pool.ts) sends, one at a time. A batch
  * may carry jobs to sign with the provider key (signed first and answered at once) and items
  * to check: each item's request signature, if it has one, then the proofs of the items whose
- * signature holds, verified together (a junk signature costs no pairing).
+ * signature holds, verified together (a junk signature costs no pairing); or one proof checked
+ * split with the calling thread (its point checks, the Miller loop of (A, B) and the final
+ * exponentiation here, the key's Miller loops there: Groth16BatchVerifier.verifySplit).
  */
 import "./no-web-worker"; // first: before ffjavascript is loaded
 import { parentPort, workerData } from "node:worker_threads";
@@ -13,7 +15,7 @@ import { useWasmPoseidon } from "../poseidon-wasm";
 import { signChargeWith } from "../provider-signer";
 import { requestSignatureHolds } from "../ticket-checker";
 import type { TicketVerdict } from "../ticket-checker";
-import type { CheckItem, SignJob, SignOutcome, WorkerReply, WorkerRequest, WorkerSetup } from "./messages";
+import type { CheckItem, SignJob, SignOutcome, WorkerMessage, WorkerReply, WorkerSetup } from "./messages";
 
 const port = parentPort;
 if (port === null) throw new Error("verification/worker.ts runs as a worker thread");
@@ -48,7 +50,24 @@ async function check(engine: Groth16BatchVerifier, items: readonly CheckItem[]):
 Promise.all([Groth16BatchVerifier.create(setup.verificationKey, { yieldEvery: 1 << 20, ...setup.engine }), setup.signingKey === undefined ? undefined : useWasmPoseidon()]).then(
     ([engine]) => {
         const signer = setup.signingKey === undefined ? undefined : new EdDSAPoseidonSigner(setup.signingKey);
-        port.on("message", (request: WorkerRequest) => {
+        /** Split checks waiting for the calling thread's half, by batch id. */
+        const keyLoops = new Map<number, (loops: Uint8Array | undefined) => void>();
+        port.on("message", (request: WorkerMessage) => {
+            if ("kind" in request) {
+                // Ignored if the check already ended (its proof was malformed).
+                keyLoops.get(request.id)?.(request.loops ?? undefined);
+                keyLoops.delete(request.id);
+                return;
+            }
+            if (request.split !== undefined) {
+                const id = request.id;
+                const loops = new Promise<Uint8Array | undefined>((resolve) => keyLoops.set(id, resolve));
+                engine.verifySplit(request.split, loops).then(
+                    (valid) => post({ kind: "verified", id, verdicts: [valid ? "valid" : "invalid-proof"], stats: engine.stats }),
+                    (error: unknown) => post({ kind: "error", id, message: message(error) })
+                ).finally(() => keyLoops.delete(id));
+                return;
+            }
             if (request.signs.length > 0) post({ kind: "signed", id: request.id, outcomes: request.signs.map((job) => sign(signer, job)) });
             check(engine, request.checks).then(
                 (verdicts) => post({ kind: "verified", id: request.id, verdicts, stats: engine.stats }),
