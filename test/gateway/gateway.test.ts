@@ -352,20 +352,20 @@ describe("Gateway without an operator key", function () {
             // Alone: signed here (no worker round trip).
             const alone = await user.send(tickets[0]!, "/v1/chat/completions", chat("alone"));
             expect(alone.status, alone.body).to.equal(200);
-            expect(gateway.handler.signingStats).to.deep.equal({ lone: before.lone + 1, signer: before.signer });
+            expect(gateway.handler.signingStats).to.deep.include({ lone: before.lone + 1, signer: before.signer });
             // A stream stays open: the next request is not alone, its charge goes to the worker.
             const streamed = user.send(tickets[1]!, "/test/held-stream", chat("held"));
             await streamStarted;
             const meanwhile = await user.send(tickets[2]!, "/v1/chat/completions", chat("meanwhile"));
             expect(meanwhile.status, meanwhile.body).to.equal(200);
-            expect(gateway.handler.signingStats).to.deep.equal({ lone: before.lone + 1, signer: before.signer + 1 });
+            expect(gateway.handler.signingStats).to.deep.include({ lone: before.lone + 1, signer: before.signer + 1 });
             // The stream ends alone: its charge is signed here. Every charge checked out (RawUser.accept).
             endStream();
             const ended = await streamed;
             expect(ended.status).to.equal(200);
             expect(ended.charge?.cost).to.equal(7n);
             expect(ended.body).to.contain("data: last");
-            expect(gateway.handler.signingStats).to.deep.equal({ lone: before.lone + 2, signer: before.signer + 1 });
+            expect(gateway.handler.signingStats).to.deep.include({ lone: before.lone + 2, signer: before.signer + 1 });
             expect([alone, meanwhile].every((answer) => answer.charge !== undefined)).to.equal(true);
         } finally {
             endStream();
@@ -391,11 +391,11 @@ describe("Gateway without an operator key", function () {
             const nullifier = `0x${gone!.nullifier.toString(16)}`;
             const record = await eventually(async () => ((await store.get(nullifier))?.status === "complete" ? await store.get(nullifier) : undefined), "the charge stored");
             expect(decodeCharge(record!.charge!).cost).to.equal(5n);
-            expect(gateway.handler.signingStats).to.deep.equal({ lone: before.lone + 1, signer: before.signer });
+            expect(gateway.handler.signingStats).to.deep.include({ lone: before.lone + 1, signer: before.signer });
             // Nothing is left in flight: the next request alone is signed on the event loop.
             const answer = await user.send(next!, "/v1/chat/completions", chat("after"));
             expect(answer.status, answer.body).to.equal(200);
-            expect(gateway.handler.signingStats).to.deep.equal({ lone: before.lone + 2, signer: before.signer });
+            expect(gateway.handler.signingStats).to.deep.include({ lone: before.lone + 2, signer: before.signer });
         } finally {
             user.close();
         }

@@ -176,9 +176,12 @@ describe("Upstream head starts", function () {
     });
 
     it("Should start the upstream call of a client whose ticket passed while its next ticket is checked, buffered and streamed", async function () {
+        const signedAhead = gateway.handler.signingStats.ahead;
         await expectCall(true);
         const buffered = await send("127.0.0.11", await nextTicket(), chat("second request"));
         expect(buffered.status).to.equal(200);
+        // Its charge was signed as the ticket was being recorded (and it checked out: RawUser.accept).
+        expect(gateway.handler.signingStats.ahead).to.equal(signedAhead + 1);
         expect(verifier.seenAtCheck.at(-1)).to.equal(1);
         expect(verifier.threadKeptFree.at(-1), "the thread stays free to send the call started ahead").to.equal(true);
         expect(buffered.body).to.contain("second request");
@@ -191,6 +194,7 @@ describe("Upstream head starts", function () {
         expect(verifier.threadKeptFree.at(-1)).to.equal(true);
         expect(streamed.body).to.contain("data: [DONE]");
         expect(streamed.charge!.cost).to.be.greaterThan(0n);
+        expect(gateway.handler.signingStats.ahead, "a stream is priced when it ends").to.equal(signedAhead + 1);
         expect(await headStartCount("served")).to.equal(2);
         // Another client (another address) has earned nothing.
         await expectCall(false);
@@ -233,10 +237,13 @@ describe("Upstream head starts", function () {
         expect(first.status).to.equal(200);
         expect(verifier.seenAtCheck.at(-1)).to.equal(1);
         const cancelled = await headStartCount("cancelled");
+        const signedAhead = gateway.handler.signingStats.ahead;
         await expectCall(true);
         const again = await send("127.0.0.13", ticket, chat("asked twice"));
         expect(again.status).to.equal(200);
+        // The repeat's answer is the stored one: a charge signed ahead for it, if any, was never sent.
         expect(again.charge).to.deep.equal(first.charge);
+        expect(gateway.handler.signingStats.ahead).to.be.at.most(signedAhead + 1);
         expect(await headStartCount("cancelled")).to.equal(cancelled + 1);
         await expectCall(false);
         expect((await send("127.0.0.13", await nextTicket(), chat("after the repeat"))).status).to.equal(200);

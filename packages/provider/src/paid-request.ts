@@ -155,6 +155,11 @@ export interface ChargeSigningStats {
     readonly lone: number;
     /** By `signer`. */
     readonly signer: number;
+    /**
+     * Of those, signed while the ticket was being recorded: a call started ahead had answered
+     * (used only if the ticket was new; otherwise dropped, never sent).
+     */
+    readonly ahead: number;
 }
 
 /**
@@ -171,7 +176,7 @@ export class PaidRequestHandler {
     private readonly signer: ProviderSigner;
     /** Paid requests and voids being handled, and streams being relayed. */
     private inFlight = 0;
-    private readonly signed = { lone: 0, signer: 0 };
+    private readonly signed = { lone: 0, signer: 0, ahead: 0 };
     private readonly leaseMs: number;
     private readonly replicaId: string;
 
@@ -284,6 +289,8 @@ export class PaidRequestHandler {
         }
         const { ticket, hash } = checked;
         const request = ahead?.request ?? (route.prepare === undefined ? received : await route.prepare(received));
+        // A call started ahead may have answered already: its charge is signed while the ticket is recorded.
+        const signedAhead = ahead === undefined ? undefined : this.signAhead(ticket, ahead.served);
         let claim: Awaited<ReturnType<NullifierStore["claim"]>>;
         try {
             claim = await this.options.store.claim(
@@ -303,7 +310,27 @@ export class PaidRequestHandler {
         if (claim.takeover) this.options.metrics.takeovers.inc();
         if (received.client !== undefined) this.options.headStarts?.earned(received.client, ahead !== undefined);
         if (ahead !== undefined) this.options.metrics.headStarts.inc({ outcome: "served" });
-        return this.serveClaimed(request, ticket, route, ahead?.served);
+        return this.serveClaimed(request, ticket, route, ahead === undefined ? undefined : { served: ahead.served, signed: signedAhead! });
+    }
+
+    /**
+     * The charge of a buffered answer from a call started ahead, signed as soon as the answer is
+     * in, once the ticket's checks passed (while it is being recorded). Undefined (never a
+     * rejection) for a stream, a failed call, or if pricing or signing failed: the answer is then
+     * priced and signed as usual. Used only if the ticket is then recorded as new; otherwise the
+     * signature is dropped, never sent.
+     */
+    private async signAhead(ticket: TicketEnvelope, served: Promise<ServedResponse>): Promise<{ cost: bigint; receipt: ChargeReceipt } | undefined> {
+        try {
+            const response = await served;
+            if (response.stream !== undefined) return undefined;
+            const cost = this.clamp(await response.cost(), response.status);
+            const receipt = await this.sign(ticket, cost, 0n);
+            this.signed.ahead++;
+            return { cost, receipt };
+        } catch {
+            return undefined;
+        }
     }
 
     /**
@@ -421,8 +448,16 @@ export class PaidRequestHandler {
         return () => clearInterval(timer);
     }
 
-    /** Serves a recorded ticket: checks the policy and calls the upstream, unless both were done ahead (`ahead`). */
-    private async serveClaimed(request: IncomingRequest, ticket: TicketEnvelope, route: PaidRoute, ahead?: Promise<ServedResponse>): Promise<GatewayReply> {
+    /**
+     * Serves a recorded ticket: checks the policy and calls the upstream, unless both were done
+     * ahead (`ahead`: the call, and its charge if it was signed ahead).
+     */
+    private async serveClaimed(
+        request: IncomingRequest,
+        ticket: TicketEnvelope,
+        route: PaidRoute,
+        ahead?: { readonly served: Promise<ServedResponse>; readonly signed: Promise<{ cost: bigint; receipt: ChargeReceipt } | undefined> }
+    ): Promise<GatewayReply> {
         const nullifier = hex(ticket.nullifier);
         const release = this.holdLease(nullifier);
         let streaming = false;
@@ -435,7 +470,7 @@ export class PaidRequestHandler {
             }
             let served: ServedResponse;
             try {
-                served = await (ahead ?? route.serve(request, AbortSignal.timeout(UPSTREAM_TIMEOUT_MS)));
+                served = await (ahead?.served ?? route.serve(request, AbortSignal.timeout(UPSTREAM_TIMEOUT_MS)));
             } catch (error) {
                 // The ticket is recorded: a failed request still gets its (free) charge.
                 const refusal = error instanceof GatewayError ? error : new GatewayError(502, "UPSTREAM_FAILED", `the upstream failed: ${String(error)}`);
@@ -446,7 +481,10 @@ export class PaidRequestHandler {
                 return this.relay(ticket, served, release);
             }
             const body = served.body ?? Buffer.alloc(0);
-            return await this.finish(ticket, this.clamp(await served.cost(), served.status), 0n, { status: served.status, headers: served.headers, body });
+            const reply = { status: served.status, headers: served.headers, body };
+            const signed = await ahead?.signed;
+            if (signed !== undefined) return await this.storeCharge(ticket, signed.cost, signed.receipt, reply);
+            return await this.finish(ticket, this.clamp(await served.cost(), served.status), 0n, reply);
         } finally {
             if (!streaming) release();
         }
@@ -454,7 +492,12 @@ export class PaidRequestHandler {
 
     /** Signs and stores the charge of a buffered answer; answers with the stored charge (the first one wins). */
     private async finish(ticket: TicketEnvelope, cost: bigint, penalty: bigint, reply: BufferedReply): Promise<GatewayReply> {
-        const charge = encodeCharge(await this.sign(ticket, cost, penalty));
+        return this.storeCharge(ticket, cost, await this.sign(ticket, cost, penalty), reply);
+    }
+
+    /** Stores a signed charge of a buffered answer; answers with the stored charge (the first one wins). */
+    private async storeCharge(ticket: TicketEnvelope, cost: bigint, receipt: ChargeReceipt, reply: BufferedReply): Promise<GatewayReply> {
+        const charge = encodeCharge(receipt);
         const response: StoredResponse = { status: reply.status, headers: reply.headers, body: reply.body.toString("base64") };
         const stored = await this.options.store.complete(hex(ticket.nullifier), charge, response, this.now());
         this.count(stored.won, cost);

@@ -15,7 +15,8 @@ export interface TicketCheck extends VerificationHint {
     readonly publicSignals: readonly bigint[];
     /**
      * True if the calling thread has I/O to get on with (an upstream call started ahead of the
-     * checks): the signature is then never checked on it, even when a worker is idle.
+     * checks): a checker that would compute on it (a VerificationPool splitting a lone ticket's
+     * check) first lets that I/O go out (one turn of the event loop).
      */
     readonly keepThreadFree?: boolean;
 }

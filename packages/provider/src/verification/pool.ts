@@ -8,7 +8,7 @@ import { assertVerificationKey, Groth16BatchVerifier, loadVerificationKey } from
 import type { BatchVerifierStats, Groth16BatchItem, Groth16BatchVerifierOptions } from "../batch-verifier";
 import type { BaseToSign, ChargeToSign, ProviderSigner, SignedCharge } from "../provider-signer";
 import { requestSignatureHolds } from "../ticket-checker";
-import type { TicketCheck, TicketChecker, TicketVerdict } from "../ticket-checker";
+import type { RequestSignatureCheck, TicketCheck, TicketChecker, TicketVerdict } from "../ticket-checker";
 import type { ProofVerifier } from "../ticket-verifier";
 import type { CheckItem, SignJob, SignOutcome, SplitKeyLoops, WorkerReply, WorkerRequest, WorkerSetup } from "./messages";
 
@@ -49,13 +49,12 @@ interface Pending<Task, Result> {
 type PendingCheck = Pending<CheckItem, TicketVerdict>;
 type PendingSign = Pending<SignJob, SignOutcome>;
 
-
 /** What the pool did besides verifying proofs (counted as each check ends: on a worker, as its answer arrives). */
 export interface PoolTaskStats {
-    /** Request signatures checked, and how many of them were refused (their proofs never verified, unless overlapped). */
+    /** Request signatures checked, and how many of them were refused (their proofs never verified, unless split). */
     readonly signatureChecks: number;
     readonly invalidSignatures: number;
-    /** Of those, the signatures checked on the calling thread while an idle worker started the proof's check (overlapWhenIdle). */
+    /** Of those, the signatures of split checks, checked on the calling thread (overlapWhenIdle). */
     readonly overlapped: number;
     /** Charges and bases signed on the workers. */
     readonly signatures: number;
@@ -65,7 +64,13 @@ interface Slot {
     readonly worker: Worker;
     ready: boolean;
     /** The batch in flight, if any (one at a time per worker); its signs are settled first. */
-    inFlight?: { readonly id: number; signs: PendingSign[]; readonly checks: PendingCheck[] };
+    inFlight?: {
+        readonly id: number;
+        signs: PendingSign[];
+        readonly checks: PendingCheck[];
+        /** A split check: its signature was checked on the calling thread (counted there). */
+        readonly split?: boolean;
+    };
     stats?: BatchVerifierStats;
     /** The worker ended (crashed, or terminated by close()). */
     gone: boolean;
@@ -91,7 +96,7 @@ const SUMMED = ["batches", "proofs", "malformed", "invalid", "pairingChecks", "g
  * pairings never block the gateway's event loop (HTTP, the store) and run on the other cores.
  * It is also a {@link TicketChecker} (on a busy pool each ticket's request signature is checked on
  * the worker before its proof, and a bad one costs no pairing; a lone ticket on an idle pool has
- * its signature checked on the calling thread while the worker verifies its proof) and, given the provider's signing key, it
+ * its check split between the idle worker and the calling thread) and, given the provider's signing key, it
  * signs charges and bases on the workers (providerSigner()). Each worker holds a warm batch-verification engine (batch-verifier.ts). A proof
  * is sent as soon as a worker is idle; the proofs that arrive while every worker is busy wait
  * and go together, up to `maxBatch`, to the next worker that frees up: batches grow with the
@@ -198,7 +203,7 @@ export class VerificationPool implements ProofVerifier {
      */
     private async checkSplit(check: TicketCheck, local: Groth16BatchVerifier): Promise<TicketVerdict> {
         const item: Groth16BatchItem = { proof: check.proof, publicSignals: check.publicSignals };
-        const split = this.sendSplit(item);
+        const split = this.sendSplit(item, check.requestSignature);
         split.verdict.catch(() => undefined); // awaited below
         let holds = false;
         let keyLoops: Uint8Array | undefined;
@@ -221,17 +226,26 @@ export class VerificationPool implements ProofVerifier {
     }
 
     /** Posts a split check to an idle worker (the caller checked that one is); `handOver` sends this thread's half. */
-    private sendSplit(item: Groth16BatchItem): { readonly verdict: Promise<TicketVerdict>; handOver(keyLoops: Uint8Array | undefined): void } {
+    private sendSplit(item: Groth16BatchItem, requestSignature: RequestSignatureCheck): { readonly verdict: Promise<TicketVerdict>; handOver(keyLoops: Uint8Array | undefined): void } {
         const slot = this.slots.find((candidate) => candidate.ready && !candidate.gone && candidate.inFlight === undefined);
         if (slot === undefined) return { verdict: Promise.reject(new Error("no idle verification worker")), handOver: () => undefined };
         const id = this.nextId++;
+        let fail: (error: unknown) => void = () => undefined;
         const verdict = new Promise<TicketVerdict>((resolve, reject) => {
-            // A plain check if it must be retried whole on another worker (this one died).
-            slot.inFlight = { id, signs: [], checks: [{ task: { ...item, alone: false }, resolve, reject, attempts: 0 }] };
+            fail = reject;
+            // If this worker dies, the check is retried whole on another, signature first (a bad one then costs no pairing).
+            const task: CheckItem = { ...item, alone: false, requestSignature };
+            slot.inFlight = { id, signs: [], checks: [{ task, resolve, reject, attempts: 0 }], split: true };
         });
-        slot.worker.ref();
         const request: WorkerRequest = { id, signs: [], checks: [], split: item };
-        slot.worker.postMessage(request);
+        try {
+            slot.worker.postMessage(request);
+        } catch (error) {
+            slot.inFlight = undefined;
+            fail(error);
+            return { verdict, handOver: () => undefined };
+        }
+        slot.worker.ref();
         return {
             verdict,
             handOver: (keyLoops) => {
@@ -365,7 +379,7 @@ export class VerificationPool implements ProofVerifier {
         if (reply.kind === "verified") {
             slot.stats = reply.stats;
             flight.checks.forEach((pending, i) => {
-                if (pending.task.requestSignature !== undefined) this.counts.signatureChecks++;
+                if (pending.task.requestSignature !== undefined && flight.split !== true) this.counts.signatureChecks++;
                 if (reply.verdicts[i] === "invalid-signature") this.counts.invalidSignatures++;
                 pending.resolve(reply.verdicts[i] ?? "invalid-proof");
             });
