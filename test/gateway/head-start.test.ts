@@ -91,6 +91,8 @@ describe("Upstream head starts", function () {
     let headStarts: UpstreamHeadStarts;
     let index = 0n;
     let failNextClaim = false;
+    /** Awaited by the next claim before it reaches the store (then cleared). */
+    let claimGate: (() => Promise<void>) | undefined;
 
     before(async function () {
         stack = await startDeployedStack();
@@ -104,6 +106,14 @@ describe("Upstream head starts", function () {
                     failNextClaim = false;
                     return () => Promise.reject(new Error("the database is down"));
                 }
+                if (property === "claim" && claimGate !== undefined) {
+                    const gate = claimGate;
+                    claimGate = undefined;
+                    return async (...args: Parameters<NullifierStore["claim"]>) => {
+                        await gate();
+                        return target.claim(...args);
+                    };
+                }
                 const value = Reflect.get(target, property, receiver) as unknown;
                 return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
             }
@@ -116,6 +126,10 @@ describe("Upstream head starts", function () {
         verifier = new GatedVerifier(new BatchProofVerifier(circuitArtifacts("spend-32").verificationKey, { windowMs: 0 }), upstream);
         headStarts = new UpstreamHeadStarts({ maxPerClient: 2 });
         gateway = await createGateway({ deployment: stack.deployment, signingKey: stack.providerSigningKey, provider: chain, store, api, verifier, headStarts, workers: false });
+        // A model in process: its answer is in before the ticket's checks begin.
+        gateway.paid("POST", "/test/in-process", {
+            serve: async () => ({ status: 200, headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify({ answer: "at once" })), cost: () => 3n })
+        });
         await gateway.app.listen({ port: 0, host: "0.0.0.0" });
         const address = gateway.app.server.address();
         url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
@@ -137,9 +151,8 @@ describe("Upstream head starts", function () {
     }
 
     /** Sends a paid request from local address `from` (the client the gateway sees); keeps its charge. */
-    async function send(from: string, ticket: ProvedTicket, body: object, header?: string): Promise<Answer> {
+    async function send(from: string, ticket: ProvedTicket, body: object, header?: string, route = "/v1/chat/completions"): Promise<Answer> {
         const bytes = Buffer.from(JSON.stringify(body));
-        const route = "/v1/chat/completions";
         const answer = await requestFrom(url, {
             path: route,
             from,
@@ -157,6 +170,12 @@ describe("Upstream head starts", function () {
     async function expectCall(waitForUpstream: boolean): Promise<void> {
         verifier.callsBefore = (await upstream.requests()).length;
         verifier.waitForUpstream = waitForUpstream;
+    }
+
+    /** Charges signed so far, sent or not. */
+    function signaturesMade(): number {
+        const { lone, signer } = gateway.handler.signingStats;
+        return lone + signer;
     }
 
     async function headStartCount(outcome: "served" | "cancelled"): Promise<number> {
@@ -177,11 +196,13 @@ describe("Upstream head starts", function () {
 
     it("Should start the upstream call of a client whose ticket passed while its next ticket is checked, buffered and streamed", async function () {
         const signedAhead = gateway.handler.signingStats.ahead;
+        const signatures = signaturesMade();
         await expectCall(true);
         const buffered = await send("127.0.0.11", await nextTicket(), chat("second request"));
         expect(buffered.status).to.equal(200);
-        // Its charge was signed as the ticket was being recorded (and it checked out: RawUser.accept).
+        // Its charge was signed as soon as the answer was in, and that signature was the one sent (it checked out: RawUser.accept).
         expect(gateway.handler.signingStats.ahead).to.equal(signedAhead + 1);
+        expect(signaturesMade(), "signed once").to.equal(signatures + 1);
         expect(verifier.seenAtCheck.at(-1)).to.equal(1);
         expect(verifier.threadKeptFree.at(-1), "the thread stays free to send the call started ahead").to.equal(true);
         expect(buffered.body).to.contain("second request");
@@ -201,6 +222,17 @@ describe("Upstream head starts", function () {
         expect((await send("127.0.0.12", await nextTicket(), chat("from elsewhere"))).status).to.equal(200);
         expect(verifier.seenAtCheck.at(-1)).to.equal(0);
         expect(verifier.threadKeptFree.at(-1)).to.equal(false);
+    });
+
+    it("Should not keep the thread free for a call started ahead that has already answered (a model in process)", async function () {
+        await expectCall(false);
+        expect((await send("127.0.0.15", await nextTicket(), chat("earn one"))).status).to.equal(200);
+        const served = await headStartCount("served");
+        const answer = await send("127.0.0.15", await nextTicket(), { prompt: "in process" }, undefined, "/test/in-process");
+        expect(answer.status, answer.body).to.equal(200);
+        expect(answer.charge!.cost).to.equal(3n);
+        expect(await headStartCount("served"), "started ahead").to.equal(served + 1);
+        expect(verifier.threadKeptFree.at(-1), "nothing left to send or take: a pool may compute on this thread").to.equal(false);
     });
 
     it("Should cancel the call of a ticket whose proof fails, charge nothing, and withdraw the client's head starts", async function () {
@@ -238,12 +270,20 @@ describe("Upstream head starts", function () {
         expect(verifier.seenAtCheck.at(-1)).to.equal(1);
         const cancelled = await headStartCount("cancelled");
         const signedAhead = gateway.handler.signingStats.ahead;
+        const signatures = signaturesMade();
+        const served = (await gateway.metrics.served.get()).values[0]?.value ?? 0;
+        // The repeat is recorded only once its call answered and its charge was signed ahead.
+        claimGate = async () => {
+            while (signaturesMade() === signatures) await new Promise((resolve) => setTimeout(resolve, 5));
+        };
         await expectCall(true);
         const again = await send("127.0.0.13", ticket, chat("asked twice"));
         expect(again.status).to.equal(200);
-        // The repeat's answer is the stored one: a charge signed ahead for it, if any, was never sent.
+        // The repeat's answer is the stored one; the charge signed ahead for it was dropped, and nothing new was stored.
+        expect(signaturesMade()).to.equal(signatures + 1);
+        expect(gateway.handler.signingStats.ahead, "not used").to.equal(signedAhead);
         expect(again.charge).to.deep.equal(first.charge);
-        expect(gateway.handler.signingStats.ahead).to.be.at.most(signedAhead + 1);
+        expect((await gateway.metrics.served.get()).values[0]?.value ?? 0).to.equal(served);
         expect(await headStartCount("cancelled")).to.equal(cancelled + 1);
         await expectCall(false);
         expect((await send("127.0.0.13", await nextTicket(), chat("after the repeat"))).status).to.equal(200);

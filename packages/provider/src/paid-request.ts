@@ -58,7 +58,10 @@ export interface GatewayReply {
 /**
  * What serving a paid request produced. A buffered answer has `body`; a streamed one has
  * `stream` (server-sent events, relayed chunk by chunk). `cost()` is asked once the body or
- * the stream has ended, or broke (then it prices what was generated).
+ * the stream has ended, or broke (then it prices what was generated). It must be pure: for a
+ * call started ahead of the ticket's checks, a buffered answer is priced as soon as it is in,
+ * possibly before the ticket is recorded (and then maybe refused), and priced again if its
+ * charge could not be signed then.
  */
 export interface ServedResponse {
     readonly status: number;
@@ -156,8 +159,9 @@ export interface ChargeSigningStats {
     /** By `signer`. */
     readonly signer: number;
     /**
-     * Of those, signed while the ticket was being recorded: a call started ahead had answered
-     * (used only if the ticket was new; otherwise dropped, never sent).
+     * Charges stored that were signed as soon as a call started ahead had answered, before the
+     * ticket was recorded or while it was. (`lone` and `signer` also count such signatures made
+     * for a ticket then refused: dropped, never sent.)
      */
     readonly ahead: number;
 }
@@ -225,9 +229,10 @@ export class PaidRequestHandler {
 
     /**
      * Every check that needs no store: shape, context, request key, root, signature, proof.
-     * `upstreamStarted`: a call was started ahead, so this thread stays free to send it.
+     * `upstreamPending`: a call was started ahead and has not answered yet, so this thread
+     * stays free to send it and take its answer (asked when the proof check starts).
      */
-    private async checkTicket(request: IncomingRequest, upstreamStarted = false): Promise<{ ticket: TicketEnvelope; hash: bigint }> {
+    private async checkTicket(request: IncomingRequest, upstreamPending: () => boolean = () => false): Promise<{ ticket: TicketEnvelope; hash: bigint }> {
         if (request.ticketHeader === undefined || request.ticketHeader.length === 0) {
             throw new GatewayError(402, "MISSING_TICKET", "this endpoint is paid: send a ticket in the zkapi-ticket header");
         }
@@ -264,7 +269,7 @@ export class PaidRequestHandler {
             proof: ticket.proof,
             publicSignals: spendSignals(ticket),
             alone: admission?.suspect?.(client) === true,
-            keepThreadFree: upstreamStarted
+            keepThreadFree: upstreamPending()
         });
         this.options.metrics.verification.observe((this.now() - verifyStarted) / 1000);
         if (verdict === "invalid-signature") {
@@ -280,9 +285,15 @@ export class PaidRequestHandler {
 
     private async process(received: IncomingRequest, route: PaidRoute): Promise<GatewayReply> {
         const ahead = await this.startAhead(received, route);
+        // A call that answered already (an in-process model, a cache) leaves this thread free to compute.
+        let answered = false;
+        ahead?.served.then(
+            () => (answered = true),
+            () => (answered = true)
+        );
         let checked: { ticket: TicketEnvelope; hash: bigint };
         try {
-            checked = await this.checkTicket(received, ahead !== undefined);
+            checked = await this.checkTicket(received, () => ahead !== undefined && !answered);
         } catch (error) {
             this.refusedAhead(received, ahead);
             throw error;
@@ -290,7 +301,7 @@ export class PaidRequestHandler {
         const { ticket, hash } = checked;
         const request = ahead?.request ?? (route.prepare === undefined ? received : await route.prepare(received));
         // A call started ahead may have answered already: its charge is signed while the ticket is recorded.
-        const signedAhead = ahead === undefined ? undefined : this.signAhead(ticket, ahead.served);
+        const signedAhead = ahead === undefined ? undefined : this.signAhead(ticket, ahead);
         let claim: Awaited<ReturnType<NullifierStore["claim"]>>;
         try {
             claim = await this.options.store.claim(
@@ -315,19 +326,20 @@ export class PaidRequestHandler {
 
     /**
      * The charge of a buffered answer from a call started ahead, signed as soon as the answer is
-     * in, once the ticket's checks passed (while it is being recorded). Undefined (never a
-     * rejection) for a stream, a failed call, or if pricing or signing failed: the answer is then
+     * in, once the ticket's checks passed (while it is being recorded, if the call was quick).
+     * Undefined (never a rejection) for a stream, a failed call, a call cancelled (the ticket
+     * was refused or could not be recorded), or if pricing or signing failed: the answer is then
      * priced and signed as usual. Used only if the ticket is then recorded as new; otherwise the
      * signature is dropped, never sent.
      */
-    private async signAhead(ticket: TicketEnvelope, served: Promise<ServedResponse>): Promise<{ cost: bigint; receipt: ChargeReceipt } | undefined> {
+    private async signAhead(ticket: TicketEnvelope, ahead: HeadStart): Promise<{ cost: bigint; receipt: ChargeReceipt } | undefined> {
+        const refused = (): boolean => ahead.cancel.signal.aborted;
         try {
-            const response = await served;
-            if (response.stream !== undefined) return undefined;
+            const response = await ahead.served;
+            if (response.stream !== undefined || refused()) return undefined;
             const cost = this.clamp(await response.cost(), response.status);
-            const receipt = await this.sign(ticket, cost, 0n);
-            this.signed.ahead++;
-            return { cost, receipt };
+            if (refused()) return undefined;
+            return { cost, receipt: await this.sign(ticket, cost, 0n) };
         } catch {
             return undefined;
         }
@@ -483,7 +495,10 @@ export class PaidRequestHandler {
             const body = served.body ?? Buffer.alloc(0);
             const reply = { status: served.status, headers: served.headers, body };
             const signed = await ahead?.signed;
-            if (signed !== undefined) return await this.storeCharge(ticket, signed.cost, signed.receipt, reply);
+            if (signed !== undefined) {
+                this.signed.ahead++;
+                return await this.storeCharge(ticket, signed.cost, signed.receipt, reply);
+            }
             return await this.finish(ticket, this.clamp(await served.cost(), served.status), 0n, reply);
         } finally {
             if (!streaming) release();

@@ -15,8 +15,8 @@ export interface TicketCheck extends VerificationHint {
     readonly publicSignals: readonly bigint[];
     /**
      * True if the calling thread has I/O to get on with (an upstream call started ahead of the
-     * checks): a checker that would compute on it (a VerificationPool splitting a lone ticket's
-     * check) first lets that I/O go out (one turn of the event loop).
+     * checks, not answered yet): nothing of the check is then computed on it, even when a
+     * worker is idle.
      */
     readonly keepThreadFree?: boolean;
 }

@@ -28,11 +28,11 @@ export interface VerificationPoolOptions {
      * signature and computes the key's Miller loops on an engine of its own; the worker then
      * finishes with the final exponentiation. A lone ticket's checks then take the longer half
      * plus the final exponentiation (6.9 ms p50 against 9.5 with the signature and then the
-     * proof on the worker: scripts/bench/verification.ts, "lone ticket", same run).
-     * A ticket marked `keepThreadFree` (its upstream call was just started on the calling
-     * thread) lets that call go out first. A ticket that finds the pool busy, or marked `alone`
-     * (a suspect client's), is checked signature first on a worker, so that a bad signature
-     * costs no pairing.
+     * proof on the worker: scripts/bench/verification.ts, "lone ticket", same run). A ticket
+     * that finds the pool busy, or marked `alone` (a suspect client's), is checked signature
+     * first on a worker, so that a bad signature costs no pairing; so is a ticket marked
+     * `keepThreadFree` (its upstream call, started ahead, is still waiting to be sent or
+     * answered on the calling thread: computing there would delay it).
      */
     readonly overlapWhenIdle?: boolean;
 }
@@ -178,7 +178,7 @@ export class VerificationPool implements ProofVerifier {
      */
     checkTicket(check: TicketCheck): Promise<TicketVerdict> {
         const local = this.local;
-        if (local !== undefined && check.alone !== true && this.idle()) return this.checkSplit(check, local);
+        if (local !== undefined && check.alone !== true && check.keepThreadFree !== true && this.idle()) return this.checkSplit(check, local);
         return this.enqueue(this.checks, { proof: check.proof, publicSignals: check.publicSignals, alone: check.alone === true, requestSignature: check.requestSignature });
     }
 
@@ -208,8 +208,6 @@ export class VerificationPool implements ProofVerifier {
         let holds = false;
         let keyLoops: Uint8Array | undefined;
         try {
-            // An upstream call started ahead goes out before this thread computes.
-            if (check.keepThreadFree === true) await new Promise<void>((resolve) => setImmediate(resolve));
             holds = requestSignatureHolds(check.requestSignature);
             this.counts.signatureChecks++;
             this.counts.overlapped++;
