@@ -1,10 +1,12 @@
 /**
  * Gateway benchmark (protocol v2, issue 11 item 8): verified paid requests per second and the
  * latency the gateway adds, over real HTTP with real tickets, for the SQLite store, the
- * PostgreSQL store, one and two replicas, Spend verification on a worker thread (the default)
+ * PostgreSQL store (over TCP on 127.0.0.1, and over its Unix-domain socket, as a gateway on the
+ * database's machine reaches it), one and two replicas, Spend verification on a worker thread (the default)
  * or on the event loop; and the time to the first byte of a streamed answer through the
  * gateway against the upstream alone (BENCH_TTFB (20) requests, for an upstream whose first
- * event comes after 20 ms and one whose first event comes after 100 ms).
+ * event comes after 20 ms and one whose first event comes after 100 ms; BENCH_TTFB_DELAYS
+ * picks other delays, or "none").
  *
  *   npx ts-node --transpile-only scripts/bench/gateway.ts
  *
@@ -31,7 +33,7 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { JsonRpcProvider } from "ethers";
-import { startPostgres } from "../lib/postgres";
+import { overUnixSocket, startPostgres } from "../lib/postgres";
 import type { LocalPostgres } from "../lib/postgres";
 import { startDeployedStack } from "../lib/stack";
 import type { DeployedStack } from "../lib/stack";
@@ -55,11 +57,14 @@ interface Config {
     readonly replicas: number;
     /** Spend verification threads per replica (undefined: the default, one on 2 CPUs; 0: the event loop). */
     readonly threads?: number;
+    /** PostgreSQL reached through its Unix-domain socket (true) or TCP on 127.0.0.1 (default). */
+    readonly unixSocket?: boolean;
 }
 
 const CONFIGS: readonly Config[] = [
     { name: "sqlite", store: "sqlite", replicas: 1 },
     { name: "postgres", store: "postgres", replicas: 1 },
+    { name: "postgres-unix", store: "postgres", replicas: 1, unixSocket: true },
     { name: "postgres-loop", store: "postgres", replicas: 1, threads: 0 },
     { name: "postgres-2", store: "postgres", replicas: 2 },
     { name: "postgres-2-loop", store: "postgres", replicas: 2, threads: 0 },
@@ -99,7 +104,10 @@ interface ConfigResult {
 let databases = 0;
 async function freshStore(config: Config, postgres: LocalPostgres): Promise<string> {
     if (config.store === "sqlite") return `sqlite:${path.join(mkdtempSync(path.join(os.tmpdir(), "zkapi-bench-")), "gateway.db")}`;
-    return postgres.createDatabase(`zkapi_bench_${process.pid}_${databases++}`);
+    const url = await postgres.createDatabase(`zkapi_bench_${process.pid}_${databases++}`);
+    if (config.unixSocket !== true) return url;
+    if (postgres.socketDir === undefined) throw new Error(`${config.name} needs the benchmark's own PostgreSQL (unset ZKAPI_TEST_POSTGRES_URL)`);
+    return overUnixSocket(url, postgres.socketDir);
 }
 
 async function round(gateways: readonly GatewayProcess[], requests: readonly BenchRequest[]): Promise<RoundResult> {
@@ -190,7 +198,18 @@ interface TtfbResult {
 }
 
 /** The upstreams of the time-to-first-byte runs: a fast one (first event after 20 ms), and one whose first event takes 100 ms, as a small model's first token may. */
-const TTFB_EVENT_DELAYS_MS = [20, 100] as const;
+const TTFB_EVENT_DELAYS_MS = ttfbDelays(process.env.BENCH_TTFB_DELAYS);
+
+/** BENCH_TTFB_DELAYS: the upstreams' event delays in ms, comma-separated ("20,100" unless set; "none" skips the time to first byte). */
+function ttfbDelays(raw: string | undefined): readonly number[] {
+    if (raw === undefined || raw === "") return [20, 100];
+    if (raw === "none") return [];
+    return raw.split(",").map((part) => {
+        const delay = Number(part);
+        if (!Number.isInteger(delay) || delay < 0) throw new Error(`BENCH_TTFB_DELAYS must list whole milliseconds (or be "none"), not ${raw}`);
+        return delay;
+    });
+}
 
 /**
  * Time to the first byte of a streamed chat completion (`eventDelayMs` between the upstream's
@@ -277,7 +296,7 @@ async function main(): Promise<void> {
         "load before"
     ];
     const rows = results.map((r) => [
-        r.config.store === "sqlite" ? "SQLite" : "PostgreSQL",
+        r.config.store === "sqlite" ? "SQLite" : r.config.unixSocket === true ? "PostgreSQL (Unix socket)" : "PostgreSQL (TCP)",
         String(r.config.replicas),
         r.config.threads === 0 ? "event loop" : "worker thread",
         `${r.throughput.median.toFixed(0)} (${r.throughput.min.toFixed(0)}–${r.throughput.max.toFixed(0)})`,

@@ -9,6 +9,8 @@ import { freePort } from "./local-node";
 /** A PostgreSQL server for tests and benchmarks. */
 export interface LocalPostgres {
     readonly url: string;
+    /** The directory of the server's Unix-domain socket (a private instance's; undefined for ZKAPI_TEST_POSTGRES_URL's). */
+    readonly socketDir?: string;
     /** A fresh, empty database on this server. */
     createDatabase(name: string): Promise<string>;
     stop(): Promise<void>;
@@ -76,6 +78,7 @@ export async function startPostgres(): Promise<LocalPostgres> {
     await waitForServer(url, child, () => output);
     return {
         url,
+        socketDir: dir,
         createDatabase: (name) => createDatabase(url, name),
         stop: async () => {
             const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -84,6 +87,16 @@ export async function startPostgres(): Promise<LocalPostgres> {
             rmSync(dir, { recursive: true, force: true });
         }
     };
+}
+
+/**
+ * `url` (a database of a private server) reached through the server's Unix-domain socket in
+ * `socketDir` rather than TCP: how a gateway talks to a PostgreSQL on its own machine.
+ */
+export function overUnixSocket(url: string, socketDir: string): string {
+    const socketUrl = new URL(url);
+    socketUrl.searchParams.set("host", socketDir);
+    return socketUrl.toString();
 }
 
 async function createDatabase(serverUrl: string, name: string): Promise<string> {

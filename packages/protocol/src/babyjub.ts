@@ -23,15 +23,24 @@ function toAffine(point: EdwardsPoint): Point<bigint> {
     return [x, y];
 }
 
-/** A base point with a precomputed window table (for the generators used again and again). */
+/** A base point with a precomputed window table (for the generators used again and again), built on first use. */
 function fixedBase(point: Point<bigint>): EdwardsPoint {
     const key = `${point[0]}:${point[1]}`;
     let found = precomputed.get(key);
     if (found === undefined) {
-        found = toEdwards(point).precompute(8);
+        // Not lazy: the table (4,224 points, tens of ms) is built here, not inside a later multiplication.
+        found = toEdwards(point).precompute(8, false);
         precomputed.set(key, found);
     }
     return found;
+}
+
+/**
+ * Builds the window table of a fixed base now, so that a long-running signer does not pay
+ * for it inside its first request (a gateway's signing worker first signs under load).
+ */
+export function precomputeFixedBase(base: Point<bigint>): void {
+    fixedBase(base);
 }
 
 /** scalar * base in constant time, for secret scalars; `fixed` bases are precomputed once. */

@@ -1,6 +1,6 @@
 import { inCurve } from "@zk-kit/baby-jubjub";
 import type { Point } from "@zk-kit/baby-jubjub";
-import { addPoints, mulPublic, mulSecret } from "./babyjub";
+import { addPoints, mulPublic, mulSecret, precomputeFixedBase } from "./babyjub";
 import { AMOUNT_BITS, BLINDING_BITS, HIGH_SHIFT, INDEX_BITS, MID_SHIFT, STATE_GENERATORS } from "./constants";
 import { ProtocolError } from "./errors";
 import { assertBits, assertFieldElement } from "./field";
@@ -52,6 +52,11 @@ export function commitBase(base: BaseState, identityCommitment: bigint, blinding
 /** The ticket commitment T_i = Com(0, 0, index; blinding) = index*G + idc*J + blinding*H. */
 export function commitTicket(index: bigint, identityCommitment: bigint, blinding: bigint): Point<bigint> {
     return commitAccount(0n, 0n, index, identityCommitment, blinding);
+}
+
+/** Builds the table chargePoint multiplies with (G's) now rather than in the first charge (for signers that serve). */
+export function precomputeChargeTables(): void {
+    precomputeFixedBase(STATE_GENERATORS.G);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { chargePoint, EdDSAPoseidonSigner } from "@zk-api-credits/protocol";
+import { chargePoint, EdDSAPoseidonSigner, precomputeChargeTables } from "@zk-api-credits/protocol";
 import type { Point, ProviderPrivateKey, Signature } from "@zk-api-credits/protocol";
 
 /** A charge to compute and sign: Δ = ticketCommitment + (cost, penalty)·G, signed with the charge tag. */
@@ -28,6 +28,15 @@ export interface ProviderSigner {
     signBase(request: BaseToSign): Promise<Signature>;
 }
 
+/**
+ * The provider's EdDSA-Poseidon signer, ready to serve: the key's table (r·B8) and the charge
+ * table (δ·G) are built now, not inside the first charges signed under load.
+ */
+export function servingSigner(signingKey: ProviderPrivateKey): EdDSAPoseidonSigner {
+    precomputeChargeTables();
+    return new EdDSAPoseidonSigner(signingKey);
+}
+
 /** Computes and signs a charge, the same in-thread and on a worker (EdDSA-Poseidon is deterministic). */
 export function signChargeWith(signer: EdDSAPoseidonSigner, request: ChargeToSign): SignedCharge {
     const charge = chargePoint(request.ticketCommitment, request.cost, request.penalty);
@@ -39,7 +48,7 @@ export class InThreadProviderSigner implements ProviderSigner {
     private readonly signer: EdDSAPoseidonSigner;
 
     constructor(signingKey: ProviderPrivateKey) {
-        this.signer = new EdDSAPoseidonSigner(signingKey);
+        this.signer = servingSigner(signingKey);
     }
 
     get publicKey(): Point<bigint> {

@@ -12,7 +12,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { EdDSAPoseidonSigner } from "@zk-api-credits/protocol";
 import { Groth16BatchVerifier } from "../batch-verifier";
 import { useWasmPoseidon } from "../poseidon-wasm";
-import { signChargeWith } from "../provider-signer";
+import { servingSigner, signChargeWith } from "../provider-signer";
 import { requestSignatureHolds } from "../ticket-checker";
 import type { TicketVerdict } from "../ticket-checker";
 import type { CheckItem, SignJob, SignOutcome, WorkerMessage, WorkerReply, WorkerSetup } from "./messages";
@@ -49,7 +49,7 @@ async function check(engine: Groth16BatchVerifier, items: readonly CheckItem[]):
 // A worker that signs hashes twice per charge: Poseidon in WebAssembly first.
 Promise.all([Groth16BatchVerifier.create(setup.verificationKey, { yieldEvery: 1 << 20, ...setup.engine }), setup.signingKey === undefined ? undefined : useWasmPoseidon()]).then(
     ([engine]) => {
-        const signer = setup.signingKey === undefined ? undefined : new EdDSAPoseidonSigner(setup.signingKey);
+        const signer = setup.signingKey === undefined ? undefined : servingSigner(setup.signingKey);
         /** Split checks waiting for the calling thread's half, by batch id. */
         const keyLoops = new Map<number, (loops: Uint8Array | undefined) => void>();
         port.on("message", (request: WorkerMessage) => {
