@@ -133,12 +133,35 @@ for (const storeKind of ["sqlite", "postgres"] as const) {
             const ticket = { nullifier, kind: "request" as const, x: "0x1", y: "0x2", requestHash: "0x3", ticket: "t" };
             expect((await store.claim(ticket, "replica-a", 0, 1_000)).kind).to.equal("claimed");
             const takeover = await store.claim(ticket, "replica-b", 5_000, 1_000);
-            expect(takeover).to.deep.equal({ kind: "claimed", takeover: true });
+            expect(takeover).to.deep.equal({ kind: "claimed", takeover: true, completed: false });
             expect(await store.renewLease(nullifier, "replica-a", 5_001, 1_000)).to.equal(false);
             const b = await store.complete(nullifier, "charge-b", undefined, 5_002);
             const a = await store.complete(nullifier, "charge-a", undefined, 5_003);
             expect(b).to.deep.include({ charge: "charge-b", won: true });
             expect(a).to.deep.include({ charge: "charge-b", won: false });
+        });
+
+        it("Should record a ticket complete with an answer known before its claim, once, and never over another record", async function () {
+            const ticket = (nullifier: string, x = "0x1") => ({ nullifier, kind: "request" as const, x, y: "0x2", requestHash: "0x3", ticket: `t ${nullifier}` });
+            const answer = (charge: string) => ({ charge, response: { status: 200, headers: { "content-type": "application/json" }, body: Buffer.from(charge).toString("base64") } });
+            // First sight: recorded complete with the answer, in the same write.
+            expect(await store.claim(ticket("0xa1"), "replica-a", 7_000, 1_000, answer("charge-1"))).to.deep.equal({ kind: "claimed", takeover: false, completed: true });
+            const record = (await store.get("0xa1"))!;
+            expect(record).to.deep.include({ status: "complete", charge: "charge-1", createdAt: 7_000 });
+            expect(record.response).to.deep.equal(answer("charge-1").response);
+            // The same ticket again, with another answer: the first one stands, nothing is overwritten.
+            const again = await store.claim(ticket("0xa1"), "replica-b", 7_001, 1_000, answer("charge-2"));
+            expect(again.kind).to.equal("known");
+            if (again.kind === "known") expect(again.record.charge).to.equal("charge-1");
+            expect(await store.complete("0xa1", "charge-3", undefined, 7_002)).to.deep.include({ charge: "charge-1", won: false });
+            // Another x: a double-spend, whatever answer it carries.
+            const conflict = await store.claim(ticket("0xa1", "0x9"), "replica-b", 7_003, 1_000, answer("charge-4"));
+            expect(conflict.kind).to.equal("conflict");
+            // A pending ticket whose lease ran out is taken over, not completed by the claim: its charge goes through complete().
+            expect((await store.claim(ticket("0xa2"), "replica-a", 8_000, 1_000)).kind).to.equal("claimed");
+            expect(await store.claim(ticket("0xa2"), "replica-b", 9_500, 1_000, answer("charge-5"))).to.deep.equal({ kind: "claimed", takeover: true, completed: false });
+            expect((await store.get("0xa2"))!.status).to.equal("pending");
+            expect(await store.complete("0xa2", "charge-5", answer("charge-5").response, 9_501)).to.deep.include({ charge: "charge-5", won: true });
         });
     });
 }

@@ -44,6 +44,10 @@ class GatedVerifier implements ProofVerifier, TicketChecker {
     /** Each ticket's keepThreadFree. */
     readonly threadKeptFree: boolean[] = [];
     callsBefore = 0;
+    /** When set, each verdict waits until this holds (a charge signed while the proof is checked), at most 60 s. */
+    holdVerdictUntil: (() => boolean) | undefined;
+    /** Whether it held when each verdict was given (true when unset). */
+    readonly heldAtVerdict: boolean[] = [];
 
     constructor(
         private readonly inner: ProofVerifier,
@@ -60,7 +64,11 @@ class GatedVerifier implements ProofVerifier, TicketChecker {
             }
         }
         this.seenAtCheck.push(seen - this.callsBefore);
-        return this.inner.verify(proof, publicSignals, hint);
+        const valid = await this.inner.verify(proof, publicSignals, hint);
+        const deadline = Date.now() + 60_000;
+        while (this.holdVerdictUntil !== undefined && !this.holdVerdictUntil() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+        this.heldAtVerdict.push(this.holdVerdictUntil?.() ?? true);
+        return valid;
     }
 
     checkTicket(check: TicketCheck): Promise<TicketVerdict> {
@@ -93,6 +101,8 @@ describe("Upstream head starts", function () {
     let failNextClaim = false;
     /** Awaited by the next claim before it reaches the store (then cleared). */
     let claimGate: (() => Promise<void>) | undefined;
+    /** The store's writes so far: claims that carried their answer (recorded complete at once), and completions. */
+    const writes = { claimsWithAnswer: 0, completions: 0 };
 
     before(async function () {
         stack = await startDeployedStack();
@@ -111,7 +121,20 @@ describe("Upstream head starts", function () {
                     claimGate = undefined;
                     return async (...args: Parameters<NullifierStore["claim"]>) => {
                         await gate();
+                        if (args[4] !== undefined) writes.claimsWithAnswer++;
                         return target.claim(...args);
+                    };
+                }
+                if (property === "claim") {
+                    return (...args: Parameters<NullifierStore["claim"]>) => {
+                        if (args[4] !== undefined) writes.claimsWithAnswer++;
+                        return target.claim(...args);
+                    };
+                }
+                if (property === "complete") {
+                    return (...args: Parameters<NullifierStore["complete"]>) => {
+                        writes.completions++;
+                        return target.complete(...args);
                     };
                 }
                 const value = Reflect.get(target, property, receiver) as unknown;
@@ -228,11 +251,37 @@ describe("Upstream head starts", function () {
         await expectCall(false);
         expect((await send("127.0.0.15", await nextTicket(), chat("earn one"))).status).to.equal(200);
         const served = await headStartCount("served");
-        const answer = await send("127.0.0.15", await nextTicket(), { prompt: "in process" }, undefined, "/test/in-process");
+        const signedAhead = gateway.handler.signingStats.ahead;
+        const before = { ...writes };
+        const ticket = await nextTicket();
+        // The verdict waits for the charge's signature: it must be made while the proof is checked
+        // (once the cheaper checks passed), not after (the test would then fail, not wait for nothing).
+        const signatures = signaturesMade();
+        verifier.holdVerdictUntil = () => signaturesMade() > signatures;
+        let answer: Answer;
+        try {
+            answer = await send("127.0.0.15", ticket, { prompt: "in process" }, undefined, "/test/in-process");
+        } finally {
+            verifier.holdVerdictUntil = undefined;
+        }
         expect(answer.status, answer.body).to.equal(200);
+        expect(verifier.heldAtVerdict.at(-1), "signed before the proof's verdict").to.equal(true);
+        expect(signaturesMade(), "signed once").to.equal(signatures + 1);
         expect(answer.charge!.cost).to.equal(3n);
         expect(await headStartCount("served"), "started ahead").to.equal(served + 1);
         expect(verifier.threadKeptFree.at(-1), "nothing left to send or take: a pool may compute on this thread").to.equal(false);
+        // Its answer was in when the checks ended: signed first, then recorded with the ticket in one write (no completion after).
+        expect(writes).to.deep.equal({ claimsWithAnswer: before.claimsWithAnswer + 1, completions: before.completions });
+        expect(gateway.handler.signingStats.ahead).to.equal(signedAhead + 1);
+        const record = (await store.get(`0x${ticket.nullifier.toString(16)}`))!;
+        expect(record.status).to.equal("complete");
+        expect(decodeCharge(record.charge!)).to.deep.equal(answer.charge);
+        // The same request again is answered from the store, with the same charge and answer.
+        const again = await send("127.0.0.15", ticket, { prompt: "in process" }, undefined, "/test/in-process");
+        expect(again.status).to.equal(200);
+        expect(again.charge).to.deep.equal(answer.charge);
+        expect(again.body).to.equal(answer.body);
+        expect(writes.completions).to.equal(before.completions);
     });
 
     it("Should cancel the call of a ticket whose proof fails, charge nothing, and withdraw the client's head starts", async function () {
@@ -241,13 +290,14 @@ describe("Upstream head starts", function () {
         const proof = [...ticket.proof.slice(6, 8), ...ticket.proof.slice(2, 6), ...ticket.proof.slice(0, 2)];
         const forged = { ...ticket, proof };
         const servedBefore = (await gateway.metrics.served.get()).values[0]?.value ?? 0;
+        const cancelled = await headStartCount("cancelled");
         await expectCall(true);
         const refused = await send("127.0.0.11", forged, chat("junk with a head start", { stream: true }));
         expect(refused.status).to.equal(403);
         expect(refused.code).to.equal("INVALID_PROOF");
         expect(refused.charge).to.equal(undefined);
         expect(verifier.seenAtCheck.at(-1)).to.equal(1);
-        expect(await headStartCount("cancelled")).to.equal(1);
+        expect(await headStartCount("cancelled")).to.equal(cancelled + 1);
         expect((await gateway.metrics.served.get()).values[0]?.value ?? 0).to.equal(servedBefore);
         // Nothing is recorded for the nullifier: the honest ticket is still unused.
         const lookup = await user.lookup(ticket.nullifier, ticket.index);

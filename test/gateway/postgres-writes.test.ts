@@ -42,13 +42,13 @@ describe("PostgreSQL store: claims and completions written together", function (
 
     it("Should write a lone claim and a lone completion alone, and 40 concurrent ones in two statements each", async function () {
         await freshStore();
-        expect(await store.claim(ticket("0x01"), "replica-a", 100, LEASE_MS)).to.deep.equal({ kind: "claimed", takeover: false });
+        expect(await store.claim(ticket("0x01"), "replica-a", 100, LEASE_MS)).to.deep.equal({ kind: "claimed", takeover: false, completed: false });
         expect(await store.complete("0x01", "charge-01", undefined, 101)).to.deep.equal({ charge: "charge-01", response: undefined, won: true });
         expect(store.writeStats.claims).to.deep.equal({ writes: 1, statements: 1, fallbacks: 0 });
 
         const names = nullifiers(40, "aa");
         const claims = await Promise.all(names.map((n, i) => store.claim(ticket(n), `replica-${i}`, 1_000 + i, LEASE_MS)));
-        for (const claim of claims) expect(claim).to.deep.equal({ kind: "claimed", takeover: false });
+        for (const claim of claims) expect(claim).to.deep.equal({ kind: "claimed", takeover: false, completed: false });
         const response = { status: 200, headers: { "content-type": "application/json" }, body: "e30=" };
         const charges = await Promise.all(names.map((n, i) => store.complete(n, `charge-${n}`, i % 2 === 0 ? response : undefined, 2_000 + i)));
         charges.forEach((stored, i) => expect(stored).to.deep.equal({ charge: `charge-${names[i]}`, response: i % 2 === 0 ? response : undefined, won: true }));
@@ -82,21 +82,43 @@ describe("PostgreSQL store: claims and completions written together", function (
             store.claim(ticket("0xc2"), "replica-b", now, LEASE_MS) // new
         ];
         const [alone, fresh, repeat, doubleSpend, takeover, secondTakeover, complete, other] = await Promise.all(results);
-        expect(alone).to.deep.equal({ kind: "claimed", takeover: false });
-        expect(fresh).to.deep.equal({ kind: "claimed", takeover: false });
+        expect(alone).to.deep.equal({ kind: "claimed", takeover: false, completed: false });
+        expect(fresh).to.deep.equal({ kind: "claimed", takeover: false, completed: false });
         expect(repeat.kind).to.equal("known");
         expect(doubleSpend.kind).to.equal("conflict");
         if (doubleSpend.kind === "conflict") expect(doubleSpend.record.x).to.equal(ticket("0xc1").x);
         // The two takeovers race as two lone claims would: exactly one wins, and the lease is its.
         const winners = [takeover, secondTakeover].filter((claim) => claim.kind === "claimed");
-        expect(winners).to.deep.equal([{ kind: "claimed", takeover: true }]);
+        expect(winners).to.deep.equal([{ kind: "claimed", takeover: true, completed: false }]);
         expect([takeover.kind, secondTakeover.kind]).to.include("known");
         expect(complete.kind).to.equal("known");
         if (complete.kind === "known") expect(complete.record.charge).to.equal("charge-b2");
-        expect(other).to.deep.equal({ kind: "claimed", takeover: false });
+        expect(other).to.deep.equal({ kind: "claimed", takeover: false, completed: false });
         expect((await store.get("0xc1"))!.leaseOwner).to.equal("replica-b");
         expect((await store.get("0xb1"))!.leaseOwner).to.equal(takeover.kind === "claimed" ? "replica-b" : "replica-c");
         expect(store.writeStats.claims.statements).to.equal(4); // two before, one alone, one for the seven others
+    });
+
+    it("Should write claims that carry their answer in the same statement as plain ones, each row with its own status and charge", async function () {
+        await freshStore();
+        const response = (n: string) => ({ status: 200, headers: { "content-type": "application/json" }, body: Buffer.from(n).toString("base64") });
+        const names = nullifiers(12, "e1");
+        const results = await Promise.all(
+            names.map((n, i) => store.claim(ticket(n), `replica-${i}`, 3_000 + i, LEASE_MS, i % 3 === 0 ? undefined : { charge: `charge-${n}`, response: response(n) }))
+        );
+        results.forEach((claim, i) => expect(claim).to.deep.equal({ kind: "claimed", takeover: false, completed: i % 3 !== 0 }));
+        // The first went alone, the eleven others in one statement.
+        expect(store.writeStats.claims).to.deep.equal({ writes: 12, statements: 2, fallbacks: 0 });
+        for (const [i, n] of names.entries()) {
+            const record = (await store.get(n))!;
+            if (i % 3 === 0) {
+                expect(record).to.deep.include({ status: "pending", leaseOwner: `replica-${i}` });
+                expect(record.charge).to.equal(undefined);
+            } else {
+                expect(record).to.deep.include({ status: "complete", charge: `charge-${n}`, createdAt: 3_000 + i });
+                expect(record.response).to.deep.equal(response(n));
+            }
+        }
     });
 
     it("Should keep the first of two charges for one ticket in one batch, and refuse a ticket that was never claimed", async function () {
@@ -136,7 +158,7 @@ describe("PostgreSQL store: claims and completions written together", function (
         const answers = await Promise.all(results);
         answers.forEach((answer, i) => {
             if (i === 3) expect(answer).to.be.instanceOf(Error);
-            else expect(answer).to.deep.equal({ kind: "claimed", takeover: false });
+            else expect(answer).to.deep.equal({ kind: "claimed", takeover: false, completed: false });
         });
         expect(await store.get(names[3]!)).to.equal(undefined);
         for (const n of names.filter((_, i) => i !== 3)) expect(await store.get(n)).to.deep.include({ ...ticket(n), status: "pending", leaseOwner: "replica-a", leaseUntil: 100 + LEASE_MS });

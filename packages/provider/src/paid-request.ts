@@ -17,7 +17,7 @@ import { GatewayError } from "./errors";
 import type { GatewayMetrics } from "./metrics";
 import type { PolicyCheck } from "./policy";
 import type { EpochRoots } from "./roots";
-import type { NullifierStore, StoredResponse, TicketRecord } from "./store/types";
+import type { KnownAnswer, NullifierStore, StoredResponse, TicketRecord } from "./store/types";
 import type { UpstreamHeadStarts } from "./head-start";
 import { InThreadProviderSigner } from "./provider-signer";
 import type { ProviderSigner } from "./provider-signer";
@@ -132,6 +132,11 @@ export function errorReply(error: GatewayError): BufferedReply {
     };
 }
 
+/** A buffered reply as the store keeps it (replayed for the same request again, or a look-up). */
+function storedResponse(reply: BufferedReply): StoredResponse {
+    return { status: reply.status, headers: reply.headers, body: reply.body.toString("base64") };
+}
+
 function storedReply(response: StoredResponse | undefined, charge: string): BufferedReply {
     if (response === undefined) {
         return { status: 200, headers: { "content-type": "application/json", [CHARGE_HEADER]: charge }, body: Buffer.from(JSON.stringify({ charged: true })) };
@@ -232,7 +237,11 @@ export class PaidRequestHandler {
      * `upstreamPending`: a call was started ahead and has not answered yet, so this thread
      * stays free to send it and take its answer (asked when the proof check starts).
      */
-    private async checkTicket(request: IncomingRequest, upstreamPending: () => boolean = () => false): Promise<{ ticket: TicketEnvelope; hash: bigint }> {
+    private async checkTicket(
+        request: IncomingRequest,
+        upstreamPending: () => boolean = () => false,
+        beforeProof?: (ticket: TicketEnvelope) => void
+    ): Promise<{ ticket: TicketEnvelope; hash: bigint }> {
         if (request.ticketHeader === undefined || request.ticketHeader.length === 0) {
             throw new GatewayError(402, "MISSING_TICKET", "this endpoint is paid: send a ticket in the zkapi-ticket header");
         }
@@ -263,6 +272,7 @@ export class PaidRequestHandler {
             throw new GatewayError(422, "UNKNOWN_ROOT", "the ticket's root is not the current or previous epoch root: prove the same ticket again");
         }
         const hash = requestHash(request.method, request.path, request.body);
+        beforeProof?.(ticket);
         const verifyStarted = this.now();
         const verdict = await this.options.tickets.checkTicket({
             requestSignature: { message: hash, signature: ticket.requestSignature, publicKey: ticket.ephemeralKey },
@@ -293,24 +303,38 @@ export class PaidRequestHandler {
         );
         // One turn of the event loop first: a call that needs no I/O has answered by then.
         if (ahead !== undefined) await new Promise<void>((resolve) => setImmediate(resolve));
+        // The charge of a call started ahead is signed as soon as its answer is in, on a signing
+        // worker while the request signature and the proof are checked here and on the
+        // verification worker; it is used only once they hold and the ticket is recorded as new.
+        let signedAhead: ReturnType<PaidRequestHandler["signAhead"]> | undefined;
+        let checking = true;
         let checked: { ticket: TicketEnvelope; hash: bigint };
         try {
-            checked = await this.checkTicket(received, () => ahead !== undefined && !answered);
+            checked = await this.checkTicket(
+                received,
+                () => ahead !== undefined && !answered,
+                ahead === undefined ? undefined : (decoded) => (signedAhead = this.signAhead(decoded, ahead, () => checking))
+            );
         } catch (error) {
             this.refusedAhead(received, ahead);
             throw error;
+        } finally {
+            checking = false;
         }
         const { ticket, hash } = checked;
+        if (ahead !== undefined) signedAhead ??= this.signAhead(ticket, ahead, () => false);
         const request = ahead?.request ?? (route.prepare === undefined ? received : await route.prepare(received));
-        // A call started ahead may have answered already: its charge is signed while the ticket is recorded.
-        const signedAhead = ahead === undefined ? undefined : this.signAhead(ticket, ahead);
+        // One that had answered before the checks ended (an in-process model, a quick upstream) is
+        // signed first and recorded with the ticket, in one write: one round trip to the store, not two.
+        const answer = ahead !== undefined && answered ? await this.answerAhead(ahead, signedAhead!) : undefined;
         let claim: Awaited<ReturnType<NullifierStore["claim"]>>;
         try {
             claim = await this.options.store.claim(
                 { nullifier: hex(ticket.nullifier), kind: "request", x: hex(ticket.x), y: hex(ticket.y), requestHash: hex(hash), ticket: received.ticketHeader! },
                 this.replicaId,
                 this.now(),
-                this.leaseMs
+                this.leaseMs,
+                answer?.stored
             );
         } catch (error) {
             // The store failed: nothing is recorded, so nothing may be served (not the client's fault: its other head starts stay).
@@ -323,25 +347,52 @@ export class PaidRequestHandler {
         if (claim.takeover) this.options.metrics.takeovers.inc();
         if (received.client !== undefined) this.options.headStarts?.earned(received.client, ahead !== undefined);
         if (ahead !== undefined) this.options.metrics.headStarts.inc({ outcome: "served" });
+        if (claim.completed && answer !== undefined) {
+            this.signed.ahead++;
+            this.count(true, answer.cost);
+            return { status: answer.reply.status, headers: { ...answer.reply.headers, [CHARGE_HEADER]: answer.stored.charge }, body: answer.reply.body };
+        }
         return this.serveClaimed(request, ticket, route, ahead === undefined ? undefined : { served: ahead.served, signed: signedAhead! });
     }
 
     /**
      * The charge of a buffered answer from a call started ahead, signed as soon as the answer is
-     * in, once the ticket's checks passed (while it is being recorded, if the call was quick).
-     * Undefined (never a rejection) for a stream, a failed call, a call cancelled (the ticket
-     * was refused or could not be recorded), or if pricing or signing failed: the answer is then
-     * priced and signed as usual. Used only if the ticket is then recorded as new; otherwise the
-     * signature is dropped, never sent.
+     * in, even while the ticket's request signature and proof are still being checked (every
+     * cheaper check has passed; `checking()`: signed then on `signer`, never on this thread,
+     * which computes its share of a lone proof's check). Undefined (never a rejection) for a
+     * stream, a failed call, a call cancelled (the ticket was refused or could not be
+     * recorded), or if pricing or signing failed: the answer is then priced and signed as usual. Used only if the ticket's checks then pass and it is recorded
+     * as new; otherwise the signature is dropped, never sent nor stored.
      */
-    private async signAhead(ticket: TicketEnvelope, ahead: HeadStart): Promise<{ cost: bigint; receipt: ChargeReceipt } | undefined> {
+    private async signAhead(ticket: TicketEnvelope, ahead: HeadStart, checking: () => boolean): Promise<{ cost: bigint; receipt: ChargeReceipt } | undefined> {
         const refused = (): boolean => ahead.cancel.signal.aborted;
         try {
             const response = await ahead.served;
             if (response.stream !== undefined || refused()) return undefined;
             const cost = this.clamp(await response.cost(), response.status);
             if (refused()) return undefined;
-            return { cost, receipt: await this.sign(ticket, cost, 0n) };
+            return { cost, receipt: await this.sign(ticket, cost, 0n, !checking()) };
+        } catch {
+            return undefined;
+        }
+    }
+
+    /**
+     * The buffered answer of a call started ahead that has answered, with its charge signed
+     * ahead, ready to be recorded with the ticket; undefined (never a rejection) if there is
+     * none (a stream, a failed call, a failed signature): the ticket is then recorded alone.
+     */
+    private async answerAhead(
+        ahead: HeadStart,
+        signedAhead: Promise<{ cost: bigint; receipt: ChargeReceipt } | undefined>
+    ): Promise<{ cost: bigint; reply: BufferedReply; stored: KnownAnswer } | undefined> {
+        const signed = await signedAhead;
+        if (signed === undefined) return undefined;
+        try {
+            const served = await ahead.served;
+            const reply = { status: served.status, headers: served.headers, body: served.body ?? Buffer.alloc(0) };
+            const stored = { charge: encodeCharge(signed.receipt), response: storedResponse(reply) };
+            return { cost: signed.cost, reply, stored };
         } catch {
             return undefined;
         }
@@ -436,9 +487,10 @@ export class PaidRequestHandler {
         throw new GatewayError(409, "DOUBLE_SPEND", "this ticket was already spent with another request key; the deposit will be slashed");
     }
 
-    private async sign(ticket: TicketEnvelope, cost: bigint, penalty: bigint): Promise<ChargeReceipt> {
+    /** Signs a charge: on `loneSigner` if this is the only request in flight and `loneAllowed`, otherwise on `signer`. */
+    private async sign(ticket: TicketEnvelope, cost: bigint, penalty: bigint, loneAllowed = true): Promise<ChargeReceipt> {
         const context = this.options.deployment.parameters.context;
-        const lone = this.options.loneSigner !== undefined && this.inFlight <= 1;
+        const lone = loneAllowed && this.options.loneSigner !== undefined && this.inFlight <= 1;
         const signer = lone ? this.options.loneSigner! : this.signer;
         const { charge, signature } = await signer.signCharge({ context, ticketCommitment: ticket.ticketCommitment, cost, penalty });
         if (lone) this.signed.lone++;
@@ -515,8 +567,7 @@ export class PaidRequestHandler {
     /** Stores a signed charge of a buffered answer; answers with the stored charge (the first one wins). */
     private async storeCharge(ticket: TicketEnvelope, cost: bigint, receipt: ChargeReceipt, reply: BufferedReply): Promise<GatewayReply> {
         const charge = encodeCharge(receipt);
-        const response: StoredResponse = { status: reply.status, headers: reply.headers, body: reply.body.toString("base64") };
-        const stored = await this.options.store.complete(hex(ticket.nullifier), charge, response, this.now());
+        const stored = await this.options.store.complete(hex(ticket.nullifier), charge, storedResponse(reply), this.now());
         this.count(stored.won, cost);
         if (!stored.won) return storedReply(stored.response, stored.charge);
         return { status: reply.status, headers: { ...reply.headers, [CHARGE_HEADER]: stored.charge }, body: reply.body };

@@ -10,6 +10,7 @@ import type {
     ClaimResult,
     FoldRecord,
     FoldResult,
+    KnownAnswer,
     NewTicket,
     NullifierStore,
     StoreStats,
@@ -28,6 +29,7 @@ interface Claim {
     readonly owner: string;
     readonly now: number;
     readonly leaseMs: number;
+    readonly answer: KnownAnswer | undefined;
 }
 
 interface Completion {
@@ -44,16 +46,18 @@ interface Completion {
  * PgBouncer ≥ 1.21 in transaction mode with max_prepared_statements set).
  */
 const PREPARED = {
+    // A claim carrying its answer (KnownAnswer) is inserted complete: status, charge, response, completed_at.
     claimOne: {
         name: "zkapi-claim-one",
-        text: `INSERT INTO tickets (nullifier, status, kind, x, y, request_hash, ticket, lease_owner, lease_until, created_at)
-               VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (nullifier) DO NOTHING`
+        text: `INSERT INTO tickets (nullifier, status, kind, x, y, request_hash, ticket, lease_owner, lease_until, charge, response, created_at, completed_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (nullifier) DO NOTHING`
     },
     claimMany: {
         name: "zkapi-claim-many",
-        text: `INSERT INTO tickets (nullifier, status, kind, x, y, request_hash, ticket, lease_owner, lease_until, created_at)
-               SELECT n, 'pending', k, x, y, h, t, o, u, c
-               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[]) AS v(n, k, x, y, h, t, o, u, c)
+        text: `INSERT INTO tickets (nullifier, status, kind, x, y, request_hash, ticket, lease_owner, lease_until, charge, response, created_at, completed_at)
+               SELECT n, s, k, x, y, h, t, o, u, ch, r, c, ca
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])
+                    AS v(n, s, k, x, y, h, t, o, u, ch, r, c, ca)
                ORDER BY n
                ON CONFLICT (nullifier) DO NOTHING RETURNING nullifier`
     },
@@ -152,18 +156,32 @@ export class PostgresNullifierStore implements NullifierStore {
         }
     }
 
-    claim(ticket: NewTicket, owner: string, now: number, leaseMs: number): Promise<ClaimResult> {
-        return this.claims.submit({ ticket, owner, now, leaseMs });
+    claim(ticket: NewTicket, owner: string, now: number, leaseMs: number, answer?: KnownAnswer): Promise<ClaimResult> {
+        return this.claims.submit({ ticket, owner, now, leaseMs, answer });
     }
 
     /** Records one ticket with its own statement (a lone claim, or a batch's fallback). */
     private async claimOne(claim: Claim): Promise<ClaimResult> {
-        const { ticket, owner, now, leaseMs } = claim;
+        const { ticket, owner, now, leaseMs, answer } = claim;
         const inserted = await this.pool.query({
             ...PREPARED.claimOne,
-            values: [ticket.nullifier, ticket.kind, ticket.x, ticket.y, ticket.requestHash, ticket.ticket, owner, now + leaseMs, now]
+            values: [
+                ticket.nullifier,
+                answer === undefined ? "pending" : "complete",
+                ticket.kind,
+                ticket.x,
+                ticket.y,
+                ticket.requestHash,
+                ticket.ticket,
+                owner,
+                now + leaseMs,
+                answer?.charge ?? null,
+                answer === undefined ? null : JSON.stringify(answer.response),
+                now,
+                answer === undefined ? null : now
+            ]
         });
-        if (inserted.rowCount === 1) return { kind: "claimed", takeover: false };
+        if (inserted.rowCount === 1) return { kind: "claimed", takeover: false, completed: answer !== undefined };
         return this.claimRecorded(claim);
     }
 
@@ -180,6 +198,7 @@ export class PostgresNullifierStore implements NullifierStore {
             ...PREPARED.claimMany,
             values: [
                 rows.map((c) => c.ticket.nullifier),
+                rows.map((c) => (c.answer === undefined ? "pending" : "complete")),
                 rows.map((c) => c.ticket.kind),
                 rows.map((c) => c.ticket.x),
                 rows.map((c) => c.ticket.y),
@@ -187,12 +206,17 @@ export class PostgresNullifierStore implements NullifierStore {
                 rows.map((c) => c.ticket.ticket),
                 rows.map((c) => c.owner),
                 rows.map((c) => c.now + c.leaseMs),
-                rows.map((c) => c.now)
+                rows.map((c) => c.answer?.charge ?? null),
+                rows.map((c) => (c.answer === undefined ? null : JSON.stringify(c.answer.response))),
+                rows.map((c) => c.now),
+                rows.map((c) => (c.answer === undefined ? null : c.now))
             ]
         });
         const won = new Set(inserted.rows.map((row) => row.nullifier));
         const firsts = new Set(first);
-        return claims.map((claim, i) => (firsts.has(i) && won.has(claim.ticket.nullifier) ? { kind: "claimed", takeover: false } : this.claimRecorded(claim)));
+        return claims.map((claim, i) =>
+            firsts.has(i) && won.has(claim.ticket.nullifier) ? { kind: "claimed", takeover: false, completed: claim.answer !== undefined } : this.claimRecorded(claim)
+        );
     }
 
     /** A claim that found its nullifier recorded: a conflict, the same ticket again, or a takeover of an expired lease. */
@@ -204,7 +228,7 @@ export class PostgresNullifierStore implements NullifierStore {
                 `UPDATE tickets SET lease_owner = $1, lease_until = $2 WHERE nullifier = $3 AND status = 'pending' AND lease_until < $4`,
                 [owner, now + leaseMs, ticket.nullifier, now]
             );
-            if (taken.rowCount === 1) return { kind: "claimed", takeover: true };
+            if (taken.rowCount === 1) return { kind: "claimed", takeover: true, completed: false };
         }
         return { kind: "known", record };
     }

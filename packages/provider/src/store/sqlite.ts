@@ -8,6 +8,7 @@ import type {
     ClaimResult,
     FoldRecord,
     FoldResult,
+    KnownAnswer,
     NewTicket,
     NullifierStore,
     StoreStats,
@@ -33,22 +34,36 @@ export class SqliteNullifierStore implements NullifierStore {
         for (const statement of SCHEMA) this.db.exec(statement);
     }
 
-    async claim(ticket: NewTicket, owner: string, now: number, leaseMs: number): Promise<ClaimResult> {
+    async claim(ticket: NewTicket, owner: string, now: number, leaseMs: number, answer?: KnownAnswer): Promise<ClaimResult> {
         return this.db.transaction((): ClaimResult => {
             const inserted = this.db
                 .prepare(
-                    `INSERT INTO tickets (nullifier, status, kind, x, y, request_hash, ticket, lease_owner, lease_until, created_at)
-                     VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (nullifier) DO NOTHING`
+                    `INSERT INTO tickets (nullifier, status, kind, x, y, request_hash, ticket, lease_owner, lease_until, charge, response, created_at, completed_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (nullifier) DO NOTHING`
                 )
-                .run(ticket.nullifier, ticket.kind, ticket.x, ticket.y, ticket.requestHash, ticket.ticket, owner, now + leaseMs, now);
-            if (inserted.changes === 1) return { kind: "claimed", takeover: false };
+                .run(
+                    ticket.nullifier,
+                    answer === undefined ? "pending" : "complete",
+                    ticket.kind,
+                    ticket.x,
+                    ticket.y,
+                    ticket.requestHash,
+                    ticket.ticket,
+                    owner,
+                    now + leaseMs,
+                    answer?.charge ?? null,
+                    answer === undefined ? null : JSON.stringify(answer.response),
+                    now,
+                    answer === undefined ? null : now
+                );
+            if (inserted.changes === 1) return { kind: "claimed", takeover: false, completed: answer !== undefined };
             const record = this.ticket(ticket.nullifier)!;
             if (record.status === "withdrawn" || record.x !== ticket.x) return { kind: "conflict", record };
             if (record.status === "pending" && record.leaseUntil < now && record.requestHash === ticket.requestHash) {
                 const taken = this.db
                     .prepare(`UPDATE tickets SET lease_owner = ?, lease_until = ? WHERE nullifier = ? AND status = 'pending' AND lease_until < ?`)
                     .run(owner, now + leaseMs, ticket.nullifier, now);
-                if (taken.changes === 1) return { kind: "claimed", takeover: true };
+                if (taken.changes === 1) return { kind: "claimed", takeover: true, completed: false };
             }
             return { kind: "known", record };
         }).immediate();

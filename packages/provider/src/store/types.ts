@@ -45,10 +45,20 @@ export interface NewTicket {
     readonly ticket: string;
 }
 
+/** A ticket's answer and charge, known before the ticket is recorded (recorded together with it). */
+export interface KnownAnswer {
+    readonly charge: string;
+    readonly response: StoredResponse;
+}
+
 /** What recording a ticket found. */
 export type ClaimResult =
-    /** First sight of this nullifier (or a takeover of an expired lease): serve it. */
-    | { readonly kind: "claimed"; readonly takeover: boolean }
+    /**
+     * First sight of this nullifier (or a takeover of an expired lease): serve it. `completed`:
+     * the claim carried the ticket's answer and it was recorded complete with it (first sight
+     * only; a takeover still has its charge stored by `complete`).
+     */
+    | { readonly kind: "claimed"; readonly takeover: boolean; readonly completed: boolean }
     /** Already recorded with the same x: the same request again, a void or a retry (the caller decides). */
     | { readonly kind: "known"; readonly record: TicketRecord }
     /** Recorded with another x (a double-spend), or disclosed by a withdrawal. */
@@ -109,8 +119,12 @@ export interface StoreStats {
  * has exactly one charge", `recordFold` of "a base is folded once".
  */
 export interface NullifierStore {
-    /** Records a ticket unless its nullifier is known; the lease (owner, until now + leaseMs) says who serves it. */
-    claim(ticket: NewTicket, owner: string, now: number, leaseMs: number): Promise<ClaimResult>;
+    /**
+     * Records a ticket unless its nullifier is known; the lease (owner, until now + leaseMs) says
+     * who serves it. With `answer` (a buffered answer already signed), a ticket seen for the first
+     * time is recorded complete with it, in the same write.
+     */
+    claim(ticket: NewTicket, owner: string, now: number, leaseMs: number, answer?: KnownAnswer): Promise<ClaimResult>;
     /** Extends the lease of a ticket being served; false if another replica took it over or it is complete. */
     renewLease(nullifier: string, owner: string, now: number, leaseMs: number): Promise<boolean>;
     /** Stores the charge and response of a ticket unless one is stored already; returns the stored one. */
