@@ -33,6 +33,7 @@ import {
     Identity,
     INDEX_BITS,
     isSafePublicKey,
+    hasSafeRequestKeyEncoding,
     isSafeRequestKey,
     MAX_AMOUNT,
     MAX_INDEX,
@@ -418,6 +419,49 @@ describe("Protocol reference (TypeScript, v2)", function () {
             }
             for (const key of SMALL_ORDER_KEYS) expect(isSafeRequestKey(key)).to.equal(false);
             expect(isSafeRequestKey(new RequestKey(randomBytes(32)).publicKey)).to.equal(true);
+        });
+
+        it("Should refuse with the gateway's cheaper key check (encoding, then OpenSSL's decoding) exactly the keys isSafeRequestKey refuses", function () {
+            const P = 2n ** 255n - 19n;
+            const pow = (base: bigint, exponent: bigint): bigint => {
+                let result = 1n;
+                for (let b = base % P, e = exponent; e > 0n; e >>= 1n, b = (b * b) % P) if (e & 1n) result = (result * b) % P;
+                return result;
+            };
+            // RFC 8032 decoding, as a reference: x² = (y² − 1)/(d·y² + 1) must be a square (Euler's criterion), and x = 0 has no odd twin.
+            const D = (((P - 121665n) % P) * pow(121666n, P - 2n)) % P;
+            const onCurve = (key: Uint8Array): boolean => {
+                const sign = key[31]! >> 7;
+                const y = BigInt(`0x${Buffer.from(key).reverse().toString("hex")}`) & ((1n << 255n) - 1n);
+                if (y >= P) return false;
+                const x2 = (((y * y - 1n + P) % P) * pow((D * y * y + 1n) % P, P - 2n)) % P;
+                if (x2 === 0n) return sign === 0;
+                return pow(x2, (P - 1n) / 2n) === 1n;
+            };
+            const signer = new RequestKey(randomBytes(32));
+            const message = 424242n;
+            const signature = signer.signMessage(message);
+            for (const key of SMALL_ORDER_KEYS) expect(hasSafeRequestKeyEncoding(key)).to.equal(false);
+            // y = p and y = p + 1: second encodings of small-order points; y = p + 2: of an ordinary y.
+            for (const y of [P, P + 1n, P + 2n]) expect(hasSafeRequestKeyEncoding(le32(y))).to.equal(false);
+            const keys = [
+                ...Array.from({ length: 400 }, () => Uint8Array.from(randomBytes(32))),
+                ...Array.from({ length: 40 }, () => new RequestKey(randomBytes(32)).publicKey),
+                le32(2n),
+                le32(3n)
+            ];
+            let offCurve = 0;
+            for (const key of keys) {
+                expect(isSafeRequestKey(key), Buffer.from(key).toString("hex")).to.equal(hasSafeRequestKeyEncoding(key) && onCurve(key));
+                if (hasSafeRequestKeyEncoding(key) && !onCurve(key)) {
+                    offCurve++;
+                    // OpenSSL decodes the key and refuses it (no exception either), whatever the signature.
+                    expect(requestSignatureValid(message, signature, key)).to.equal(false);
+                    expect(requestSignatureValid(message, Buffer.concat([Buffer.from(key), Buffer.alloc(32)]), key)).to.equal(false);
+                }
+            }
+            expect(offCurve, "keys off the curve with a safe encoding were tried").to.be.greaterThan(50);
+            expect(requestSignatureValid(message, signature, signer.publicKey)).to.equal(true);
         });
 
         it("Should refuse keys that are not the canonical encoding of a curve point, and bind every key to its own x", function () {

@@ -18,6 +18,14 @@ function o200k(): typeof O200kBase {
     return encoding;
 }
 
+/**
+ * Loads the encoding now: a gateway does so before it serves, so that its first paid request
+ * (or, worse, one in the middle of a burst) does not wait for it.
+ */
+export function loadTokenizer(): void {
+    o200k();
+}
+
 /** Special-token strings (`<|endoftext|>`) in user text are ordinary text, never an error. */
 const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
 

@@ -4,6 +4,7 @@ import Fastify, { LogController } from "fastify";
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from "fastify";
 import type { Provider, Signer } from "ethers";
 import { circuitArtifacts } from "@zk-api-credits/circuits";
+import { loadTokenizer } from "@zk-api-credits/metering";
 import {
     assertSetupAllowed,
     CircuitProver,
@@ -158,6 +159,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     });
     // Poseidon in WebAssembly on the event loop (each request key's binding is hashed here).
     await useWasmPoseidon();
+    // The tokenizer (worst-case prices, usage a stream did not report) before the first request needs it: about 0.3 s.
+    loadTokenizer();
     const metrics = new GatewayMetrics();
     const roots = new EpochRoots({ deployment, provider: options.provider, pollMs: options.workerPollMs });
     await roots.refresh();

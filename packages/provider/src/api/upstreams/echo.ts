@@ -33,8 +33,8 @@ function lastUserText(request: ApiRequest): string {
     return isJsonObject(user) ? strings(user.content).join(" ") : "";
 }
 
-/** The answer, cut to `limit` tokens, as the pieces a stream sends. */
-function answerPieces(request: ApiRequest): string[] {
+/** The answer, cut to `limit` tokens, as the pieces a stream sends, and its tokens. */
+function answerPieces(request: ApiRequest): { pieces: string[]; tokens: number } {
     const limit = request.maxOutputTokens ?? DEFAULT_ECHO_TOKENS;
     const pieces: string[] = [];
     let tokens = 0;
@@ -44,8 +44,11 @@ function answerPieces(request: ApiRequest): string[] {
         if (tokens > limit) break;
         pieces.push(word);
     }
-    while (pieces.length > 0 && countTokens(pieces.join("")) > limit) pieces.pop();
-    return pieces;
+    for (;;) {
+        const counted = countTokens(pieces.join(""));
+        if (pieces.length === 0 || counted <= limit) return { pieces, tokens: counted };
+        pieces.pop();
+    }
 }
 
 /** A deterministic unit vector per input (embeddings). */
@@ -84,8 +87,8 @@ export class EchoUpstream implements Upstream {
         }
         const id = createHash("sha256").update(body).digest("hex").slice(0, 24);
         if (route.id === "openai.embeddings") return json(200, embeddings(request));
-        const pieces = answerPieces(request);
-        const usage: TokenUsage = { inputTokens: countPromptTokens(request.prompt), outputTokens: countTokens(pieces.join("")) };
+        const { pieces, tokens } = answerPieces(request);
+        const usage: TokenUsage = { inputTokens: countPromptTokens(request.prompt), outputTokens: tokens };
         const frames = request.stream ? streamFrames(route, request, id, pieces, usage) : undefined;
         if (frames === undefined) return json(200, answer(route, request, id, pieces.join(""), usage));
         const delay = this.options.eventDelayMs ?? 0;
