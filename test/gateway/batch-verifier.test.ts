@@ -681,7 +681,7 @@ describe("Batch Groth16 verifier", function () {
                 // The three bad signatures cost no pairing: their proofs never reached the engine.
                 expect(pool.stats.proofs).to.equal(16 - badSignatures.length);
                 expect(pool.stats.invalid).to.equal(1);
-                expect(pool.taskStats).to.deep.equal({ signatureChecks: 16, invalidSignatures: 3, overlapped: 0, signatures: 0 });
+                expect(pool.taskStats).to.deep.equal({ signatureChecks: 16, invalidSignatures: 3, overlapped: 0, checkedHere: 0, signatures: 0 });
                 // A bad signature on a valid proof, alone in its batch: no batch at all reaches the engine.
                 const { batches, pairingChecks } = pool.stats;
                 expect(await pool.checkTicket({ ...valid[0]!, requestSignature: requestSignature(7n, true) })).to.equal("invalid-signature");
@@ -693,7 +693,7 @@ describe("Batch Groth16 verifier", function () {
             }
         });
 
-        it("Should split a lone ticket's check between an idle worker and this thread (signature here, first), and check queued, suspect or keep-thread-free tickets signature first on the worker", async function () {
+        it("Should split a lone ticket's check between an idle worker and this thread (signature here, first), check a queued ticket's signature here before queueing its proof, and suspect or keep-thread-free tickets signature first on the worker", async function () {
             const pool = new VerificationPool(vkey, { threads: 1 });
             try {
                 await pool.ready();
@@ -711,7 +711,7 @@ describe("Batch Groth16 verifier", function () {
                 expect(await pool.checkTicket({ ...nonCanonical, requestSignature: requestSignature(randomFieldElement()) })).to.equal("invalid-proof");
                 // After the early answers, the next split check is not confused by their halves.
                 expect(await pool.checkTicket({ ...valid[11]!, requestSignature: requestSignature(randomFieldElement()) })).to.equal("valid");
-                expect(pool.taskStats).to.deep.equal({ signatureChecks: 6, invalidSignatures: 1, overlapped: 6, signatures: 0 });
+                expect(pool.taskStats).to.deep.equal({ signatureChecks: 6, invalidSignatures: 1, overlapped: 6, checkedHere: 0, signatures: 0 });
                 // Every proof reached the worker's half; only the three well-formed ones with a good signature reached a final exponentiation.
                 expect(pool.stats).to.include({ proofs: 6, malformed: 2, invalid: 1, pairingChecks: 3, singleChecks: 3 });
                 // Marked alone (a suspect client's), a bad signature goes to the worker first and costs no pairing.
@@ -723,10 +723,11 @@ describe("Batch Groth16 verifier", function () {
                 expect(await pool.checkTicket({ ...valid[8]!, keepThreadFree: true, requestSignature: requestSignature(randomFieldElement()) })).to.equal("valid");
                 expect(pool.taskStats.overlapped).to.equal(6);
                 expect(pool.stats.proofs, "only the good signature's proof").to.equal(7);
-                // Tickets that arrive together: the first finds the worker idle and is split, the rest wait and are checked signature first.
+                // Tickets that arrive together: the first finds the worker idle and is split; the rest find it busy, have their
+                // signatures checked here, and only the proofs whose signature holds are queued for the worker.
                 const together = [4, 5, 6, 7].map((i) => pool.checkTicket({ ...valid[i]!, requestSignature: requestSignature(randomFieldElement(), i === 6) }));
                 expect(await Promise.all(together)).to.deep.equal(["valid", "valid", "invalid-signature", "valid"]);
-                expect(pool.taskStats).to.deep.equal({ signatureChecks: 13, invalidSignatures: 4, overlapped: 7, signatures: 0 });
+                expect(pool.taskStats).to.deep.equal({ signatureChecks: 13, invalidSignatures: 4, overlapped: 7, checkedHere: 3, signatures: 0 });
                 expect(pool.stats.proofs, "the queued bad signature cost no pairing").to.equal(10);
             } finally {
                 await pool.close();
@@ -771,14 +772,14 @@ describe("Batch Groth16 verifier", function () {
             }
         });
 
-        it("Should overlap only when every worker is idle: with one worker busy, the next ticket goes to the other signature first", async function () {
+        it("Should overlap only when every worker is idle: with one worker busy, the next ticket's signature is checked here first", async function () {
             const pool = new VerificationPool(vkey, { threads: 2 });
             try {
                 await pool.ready();
                 const first = pool.checkTicket({ ...valid[0]!, requestSignature: requestSignature(randomFieldElement()) });
                 const second = pool.checkTicket({ ...valid[1]!, requestSignature: requestSignature(randomFieldElement(), true) });
                 expect(await Promise.all([first, second])).to.deep.equal(["valid", "invalid-signature"]);
-                expect(pool.taskStats).to.deep.equal({ signatureChecks: 2, invalidSignatures: 1, overlapped: 1, signatures: 0 });
+                expect(pool.taskStats).to.deep.equal({ signatureChecks: 2, invalidSignatures: 1, overlapped: 1, checkedHere: 1, signatures: 0 });
                 expect(pool.stats.proofs, "the second one's proof was never verified").to.equal(1);
             } finally {
                 await pool.close();
