@@ -1,7 +1,7 @@
 import { DatabaseError, Pool } from "pg";
 import type { PoolClient, PoolConfig } from "pg";
 import { SCHEMA } from "./schema";
-import { foldFromRow, jobFromRow, ticketFromRow } from "./rows";
+import { CLAIM_COLUMNS, claimValues, foldFromRow, jobFromRow, ticketFromRow } from "./rows";
 import type { FoldRow, JobRow, TicketRow } from "./rows";
 import { WriteBatcher } from "./write-batcher";
 import type { WriteBatchStats } from "./write-batcher";
@@ -49,12 +49,12 @@ const PREPARED = {
     // A claim carrying its answer (KnownAnswer) is inserted complete: status, charge, response, completed_at.
     claimOne: {
         name: "zkapi-claim-one",
-        text: `INSERT INTO tickets (nullifier, status, kind, x, y, request_hash, ticket, lease_owner, lease_until, charge, response, created_at, completed_at)
+        text: `INSERT INTO tickets (${CLAIM_COLUMNS})
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (nullifier) DO NOTHING`
     },
     claimMany: {
         name: "zkapi-claim-many",
-        text: `INSERT INTO tickets (nullifier, status, kind, x, y, request_hash, ticket, lease_owner, lease_until, charge, response, created_at, completed_at)
+        text: `INSERT INTO tickets (${CLAIM_COLUMNS})
                SELECT n, s, k, x, y, h, t, o, u, ch, r, c, ca
                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])
                     AS v(n, s, k, x, y, h, t, o, u, ch, r, c, ca)
@@ -75,6 +75,8 @@ const PREPARED = {
                WHERE tickets.nullifier = v.n AND tickets.nullifier = locked.nullifier AND tickets.status = 'pending' RETURNING tickets.nullifier`
     }
 } as const;
+
+const CLAIM_COLUMN_INDEXES = CLAIM_COLUMNS.split(",").map((_, i) => i);
 
 /**
  * The index of the first item of each key, sorted by key: every batch then locks its rows in
@@ -165,21 +167,7 @@ export class PostgresNullifierStore implements NullifierStore {
         const { ticket, owner, now, leaseMs, answer } = claim;
         const inserted = await this.pool.query({
             ...PREPARED.claimOne,
-            values: [
-                ticket.nullifier,
-                answer === undefined ? "pending" : "complete",
-                ticket.kind,
-                ticket.x,
-                ticket.y,
-                ticket.requestHash,
-                ticket.ticket,
-                owner,
-                now + leaseMs,
-                answer?.charge ?? null,
-                answer === undefined ? null : JSON.stringify(answer.response),
-                now,
-                answer === undefined ? null : now
-            ]
+            values: claimValues(ticket, owner, now, leaseMs, answer)
         });
         if (inserted.rowCount === 1) return { kind: "claimed", takeover: false, completed: answer !== undefined };
         return this.claimRecorded(claim);
@@ -193,24 +181,11 @@ export class PostgresNullifierStore implements NullifierStore {
      */
     private async claimMany(claims: readonly Claim[]): Promise<(ClaimResult | Promise<ClaimResult>)[]> {
         const first = firstOfEachKey(claims, (claim) => claim.ticket.nullifier);
-        const rows = first.map((i) => claims[i]!);
+        const values = first.map((i) => claims[i]!).map((c) => claimValues(c.ticket, c.owner, c.now, c.leaseMs, c.answer));
         const inserted = await this.pool.query<{ nullifier: string }>({
             ...PREPARED.claimMany,
-            values: [
-                rows.map((c) => c.ticket.nullifier),
-                rows.map((c) => (c.answer === undefined ? "pending" : "complete")),
-                rows.map((c) => c.ticket.kind),
-                rows.map((c) => c.ticket.x),
-                rows.map((c) => c.ticket.y),
-                rows.map((c) => c.ticket.requestHash),
-                rows.map((c) => c.ticket.ticket),
-                rows.map((c) => c.owner),
-                rows.map((c) => c.now + c.leaseMs),
-                rows.map((c) => c.answer?.charge ?? null),
-                rows.map((c) => (c.answer === undefined ? null : JSON.stringify(c.answer.response))),
-                rows.map((c) => c.now),
-                rows.map((c) => (c.answer === undefined ? null : c.now))
-            ]
+            // One array per column (unnest), each in the rows' order.
+            values: CLAIM_COLUMN_INDEXES.map((column) => values.map((row) => row[column]))
         });
         const won = new Set(inserted.rows.map((row) => row.nullifier));
         const firsts = new Set(first);

@@ -1,4 +1,27 @@
-import type { ChainJob, FoldRecord, StoredResponse, TicketKind, TicketRecord, TicketStatus } from "./types";
+import type { ChainJob, FoldRecord, KnownAnswer, NewTicket, StoredResponse, TicketKind, TicketRecord, TicketStatus } from "./types";
+
+/** The columns a claim inserts into `tickets`, in this order (both stores' INSERTs list them so). */
+export const CLAIM_COLUMNS =
+    "nullifier, status, kind, x, y, request_hash, ticket, lease_owner, lease_until, charge, response, created_at, completed_at";
+
+/** A claimed ticket's values for CLAIM_COLUMNS: pending under a lease, or complete with its answer if the claim carried one. */
+export function claimValues(ticket: NewTicket, owner: string, now: number, leaseMs: number, answer: KnownAnswer | undefined): (string | number | null)[] {
+    return [
+        ticket.nullifier,
+        answer === undefined ? "pending" : "complete",
+        ticket.kind,
+        ticket.x,
+        ticket.y,
+        ticket.requestHash,
+        ticket.ticket,
+        owner,
+        now + leaseMs,
+        answer?.charge ?? null,
+        answer === undefined ? null : JSON.stringify(answer.response),
+        now,
+        answer === undefined ? null : now
+    ];
+}
 
 /** A `tickets` row as both databases return it (BIGINT may come back as a string from pg). */
 export interface TicketRow {

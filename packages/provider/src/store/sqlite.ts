@@ -1,7 +1,7 @@
 import Database from "better-sqlite3";
 import type { Database as SqliteDatabase } from "better-sqlite3";
 import { SCHEMA } from "./schema";
-import { foldFromRow, jobFromRow, ticketFromRow } from "./rows";
+import { CLAIM_COLUMNS, claimValues, foldFromRow, jobFromRow, ticketFromRow } from "./rows";
 import type { FoldRow, JobRow, TicketRow } from "./rows";
 import type {
     ChainJob,
@@ -38,24 +38,10 @@ export class SqliteNullifierStore implements NullifierStore {
         return this.db.transaction((): ClaimResult => {
             const inserted = this.db
                 .prepare(
-                    `INSERT INTO tickets (nullifier, status, kind, x, y, request_hash, ticket, lease_owner, lease_until, charge, response, created_at, completed_at)
+                    `INSERT INTO tickets (${CLAIM_COLUMNS})
                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (nullifier) DO NOTHING`
                 )
-                .run(
-                    ticket.nullifier,
-                    answer === undefined ? "pending" : "complete",
-                    ticket.kind,
-                    ticket.x,
-                    ticket.y,
-                    ticket.requestHash,
-                    ticket.ticket,
-                    owner,
-                    now + leaseMs,
-                    answer?.charge ?? null,
-                    answer === undefined ? null : JSON.stringify(answer.response),
-                    now,
-                    answer === undefined ? null : now
-                );
+                .run(...claimValues(ticket, owner, now, leaseMs, answer));
             if (inserted.changes === 1) return { kind: "claimed", takeover: false, completed: answer !== undefined };
             const record = this.ticket(ticket.nullifier)!;
             if (record.status === "withdrawn" || record.x !== ticket.x) return { kind: "conflict", record };
