@@ -49,7 +49,7 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 /** Starts a gateway process on `store` (sqlite:<file> or a postgres:// URL). */
 export async function startGateway(
     stack: DeployedStack,
-    options: { store: string; verificationThreads?: number; admission?: boolean; upstream?: string; headStarts?: boolean; storeMaxBatch?: number }
+    options: { store: string; verificationThreads?: number; admission?: ServeOptions["admission"]; upstream?: string; headStarts?: boolean; storeMaxBatch?: number }
 ): Promise<GatewayProcess> {
     const port = await freePort();
     const serve: ServeOptions = {

@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs";
 import { JsonRpcProvider } from "ethers";
 import { parseDeployment } from "@zk-api-credits/protocol";
 import {
+    ClientAdmission,
     createGateway,
     HttpUpstream,
     PostgresNullifierStore,
@@ -34,8 +35,12 @@ export interface ServeOptions {
     readonly port: number;
     /** Worker threads verifying Spend proofs (undefined: the default; 0: on the event loop). */
     readonly verificationThreads?: number;
-    /** Admission control on (default) or off. */
-    readonly admission?: boolean;
+    /**
+     * Admission control on (default) or off; "many-addresses": on, with each client's own budget
+     * unlimited, as if every junk ticket came from a fresh address (only the budget new clients
+     * share then holds a flood back).
+     */
+    readonly admission?: boolean | "many-addresses";
     /** An OpenAI-compatible upstream base URL (default: the gateway's local echo model). */
     readonly upstream?: string;
     /** Upstream head starts for clients whose tickets passed (default) or none (false). */
@@ -71,7 +76,7 @@ async function main(): Promise<void> {
         store,
         workers: false,
         verificationThreads: options.verificationThreads,
-        admission: options.admission === false ? false : undefined,
+        admission: options.admission === false ? false : options.admission === "many-addresses" ? new ClientAdmission({ burst: Number.MAX_SAFE_INTEGER }) : undefined,
         headStarts: options.headStarts === false ? false : undefined,
         logger: { level: "error" }
     });

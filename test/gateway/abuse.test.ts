@@ -39,6 +39,8 @@ const HEADERS_BOUND_MS = 3 * HEADERS_TIMEOUT_MS;
 const REQUEST_BOUND_MS = 3 * REQUEST_TIMEOUT_MS;
 /** Failed checks a client may accumulate in these tests before it is refused. */
 const BURST = 4;
+/** Failed proof checks the clients the gateway does not know share in these tests. */
+const NEW_CLIENT_BURST = 6;
 
 /** A raw connection that sends `prefix`, then one byte of `drip` every `everyMs` (or nothing), and never finishes its request. */
 interface SlowClient {
@@ -83,6 +85,11 @@ describe("Gateway under abuse", function () {
     let verifier: VerificationPool;
     let foldVerifier: VerificationPool;
     let clock = Date.now();
+    let admission: ClientAdmission;
+    /** Every budget full again (per client, and the new clients' shared one): each junk test starts from there. */
+    const refillBudgets = (): void => {
+        clock += Math.max(BURST, NEW_CLIENT_BURST) * 1_000 + 1_000;
+    };
     let alice: RawUser;
     let tickets: ProvedTicket[];
 
@@ -93,6 +100,7 @@ describe("Gateway under abuse", function () {
         curve = await getCurveFromName("bn128", true);
         verifier = new VerificationPool(circuitArtifacts("spend-32").verificationKey, { threads: 1 });
         foldVerifier = new VerificationPool(circuitArtifacts("fold-2").verificationKey, { threads: 1 });
+        admission = new ClientAdmission({ burst: BURST, refillPerSecond: 1, newClients: { burst: NEW_CLIENT_BURST, refillPerSecond: 1 }, now: () => clock });
         gateway = await createGateway({
             deployment: stack.deployment,
             signingKey: stack.providerSigningKey,
@@ -101,8 +109,8 @@ describe("Gateway under abuse", function () {
             workers: false,
             verifier,
             foldVerifier,
-            // A budget of BURST failures; time only moves when a test moves `clock`.
-            admission: new ClientAdmission({ burst: BURST, refillPerSecond: 1, now: () => clock }),
+            // A budget of BURST failures per client, NEW_CLIENT_BURST shared by clients not known; time only moves when a test moves `clock`.
+            admission,
             requestTimeoutMs: REQUEST_TIMEOUT_MS,
             headersTimeoutMs: HEADERS_TIMEOUT_MS,
             metricsToken: "operator-secret"
@@ -267,6 +275,7 @@ describe("Gateway under abuse", function () {
 
     describe("# a flood of junk tickets", function () {
         it("Should refuse a client whose proofs keep failing with 429 before any pairing, and serve others meanwhile", async function () {
+            refillBudgets();
             const attacker = "127.0.0.2";
             const before = verifier.stats;
             // One failure makes the client suspect; from then on it pays when admitted, so however
@@ -293,6 +302,7 @@ describe("Gateway under abuse", function () {
         });
 
         it("Should count request signatures that fail against the budget: no EdDSA check once it is spent", async function () {
+            refillBudgets();
             const attacker = "127.0.0.3";
             const bad = await Promise.all(Array.from({ length: BURST }, () => sendJunk(attacker, true)));
             expect(bad.map((a) => a.code)).to.deep.equal(new Array<string>(BURST).fill("INVALID_REQUEST_SIGNATURE"));
@@ -304,6 +314,7 @@ describe("Gateway under abuse", function () {
         });
 
         it("Should check a new client's lone bad request signature alongside its proof, and a suspect's on the worker before any pairing", async function () {
+            refillBudgets();
             const client = "127.0.0.6";
             const before = { proofs: verifier.stats.proofs, tasks: verifier.taskStats };
             // The pool is idle: the proof starts on the worker while the event loop checks the signature.
@@ -328,6 +339,7 @@ describe("Gateway under abuse", function () {
         });
 
         it("Should verify a suspect client's proofs on their own, so that they never spoil a batch of others' proofs", async function () {
+            refillBudgets();
             const suspect = "127.0.0.4";
             const ticket = await alice.prove(3n);
             expect((await sendJunk(suspect)).code).to.equal("INVALID_PROOF");
@@ -343,7 +355,47 @@ describe("Gateway under abuse", function () {
             expect(after.failureRate).to.be.at.most(before.failureRate);
         });
 
+        it("Should throttle new clients, never known ones, while junk arrives from more addresses than their budgets cover", async function () {
+            refillBudgets();
+            // Alice is known: a proof of hers passed from 127.0.0.1 (the tests above).
+            const [honest, newcomer] = await Promise.all([alice.prove(4n), alice.prove(5n)]);
+            const before = verifier.stats;
+            // One junk ticket from each of NEW_CLIENT_BURST new addresses, each well within its own budget.
+            const junk: AnswerFrom[] = [];
+            for (let i = 1; i <= NEW_CLIENT_BURST; i++) junk.push(await sendJunk(`127.0.1.${i}`));
+            expect(junk.map((a) => a.code)).to.deep.equal(new Array<string>(NEW_CLIENT_BURST).fill("INVALID_PROOF"));
+            expect(admission.stats.newClientBudget).to.equal(0);
+            // Only the first shared a group: once new clients fail, a new client's proof is checked on its own.
+            expect(verifier.stats.singleChecks - before.singleChecks).to.be.at.least(NEW_CLIENT_BURST - 1);
+            // The next new address is refused before any check, and told to retry; nothing reached the verifier.
+            const throttled = await sendJunk(`127.0.1.${NEW_CLIENT_BURST + 1}`);
+            expect(throttled.status).to.equal(503);
+            expect(throttled.code).to.equal("NEW_CLIENTS_THROTTLED");
+            expect(throttled.headers["retry-after"]).to.equal("1");
+            expect(verifier.stats.proofs - before.proofs).to.equal(NEW_CLIENT_BURST);
+            // A known client is served meanwhile.
+            const singleBefore = verifier.stats.singleChecks;
+            const known = await sendHonest(honest, "a known client during the flood", "127.0.0.1");
+            expect(known.status, known.body).to.equal(200);
+            expect(admission.stats.throttled).to.equal(1);
+            // An honest ticket from a new address is refused too, and not consumed: once one failure is
+            // forgiven, the same ticket is checked (alone), served, and its unit given back.
+            const first = await sendHonest(newcomer, "a new client during the flood", "127.0.1.100");
+            expect(first.status).to.equal(503);
+            expect(first.code).to.equal("NEW_CLIENTS_THROTTLED");
+            clock += 1_000;
+            const again = await sendHonest(newcomer, "a new client during the flood", "127.0.1.100");
+            expect(again.status, again.body).to.equal(200);
+            expect(verifier.stats.singleChecks - singleBefore, "the newcomer's proof, on its own").to.be.at.least(1);
+            expect(admission.stats.newClientBudget).to.equal(1);
+            // Now known, the newcomer is no longer throttled while the budget stays spent.
+            expect((await sendJunk(`127.0.1.${NEW_CLIENT_BURST + 2}`)).code).to.equal("INVALID_PROOF");
+            expect(admission.stats.newClientBudget).to.equal(0);
+            expect(admission.admit("127.0.1.100")).to.equal("admitted");
+        });
+
         it("Should refuse junk folds from a client over its budget before any pairing", async function () {
+            refillBudgets();
             const attacker = "127.0.0.5";
             const before = foldVerifier.stats;
             const answers: AnswerFrom[] = [];

@@ -8,8 +8,8 @@ import type { FoldRequest, RegistryDeployment, Signature } from "@zk-api-credits
 import { inCurve } from "@zk-kit/baby-jubjub";
 import { GatewayError } from "./errors";
 import type { GatewayMetrics } from "./metrics";
+import { admissionRefusal, errorReply } from "./paid-request";
 import type { GatewayReply, ProofAdmission } from "./paid-request";
-import { errorReply } from "./paid-request";
 import { InThreadProviderSigner } from "./provider-signer";
 import type { ProviderSigner } from "./provider-signer";
 import type { NullifierStore } from "./store/types";
@@ -68,7 +68,8 @@ export class FoldHandler {
 
     private async process(body: Buffer, client: string): Promise<GatewayReply> {
         const admission = this.options.admission;
-        if (admission !== undefined && !admission.admit(client)) throw new GatewayError(429, "RATE_LIMITED", "too many invalid proofs from this client: slow down");
+        const refusal = admission === undefined ? undefined : admissionRefusal(admission.admit(client, "proof"), "proofs");
+        if (refusal !== undefined) throw refusal;
         let fold: FoldRequest;
         try {
             fold = parseFoldRequest(body);
@@ -85,6 +86,7 @@ export class FoldHandler {
             admission?.failed(client);
             throw new GatewayError(403, "INVALID_PROOF", "the Fold proof does not verify");
         }
+        admission?.passed?.(client);
 
         const signature = await this.signer.signBase({ context, base: fold.newBase });
         const result = await this.options.store.recordFold(

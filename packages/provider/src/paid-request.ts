@@ -36,16 +36,37 @@ export interface IncomingRequest {
     readonly client?: string;
 }
 
+/** What a check is about to cost: a proof (a pairing), or a request signature alone (a look-up). */
+export type CheckKind = "proof" | "signature";
+
+/**
+ * Admission's answer: check it; refuse it because this client's checks keep failing (429
+ * RATE_LIMITED); or refuse it because clients the gateway does not know keep failing theirs
+ * and this one is not known (503 NEW_CLIENTS_THROTTLED, retry shortly).
+ */
+export type AdmissionVerdict = "admitted" | "rate-limited" | "new-clients-throttled";
+
 /**
  * Admission control of proof verification: a client whose proofs keep failing is refused
- * (429 RATE_LIMITED) before its next proof costs a pairing, so junk tickets cannot crowd out
- * honest ones. `admit` is asked before verifying, `failed` told after a proof fails.
+ * before its next proof costs a pairing, so junk tickets cannot crowd out honest ones.
+ * `admit` is asked before checking, `failed` told after a check fails, `passed` after a
+ * proof passes.
  */
 export interface ProofAdmission {
-    admit(client: string): boolean;
+    admit(client: string, kind?: CheckKind): AdmissionVerdict;
     failed(client: string): void;
-    /** True if the client failed a check recently: verify its proofs on their own. */
+    passed?(client: string): void;
+    /** True if the client's proofs are to be verified on their own (it failed a check recently, say). */
     suspect?(client: string): boolean;
+}
+
+/** The refusal for a client `admit` did not admit (undefined if it did). */
+export function admissionRefusal(verdict: AdmissionVerdict, what: string): GatewayError | undefined {
+    if (verdict === "rate-limited") return new GatewayError(429, "RATE_LIMITED", `too many invalid ${what} from this client: slow down`);
+    if (verdict === "new-clients-throttled") {
+        return new GatewayError(503, "NEW_CLIENTS_THROTTLED", "many invalid tickets are arriving from clients this gateway does not know yet: retry in a second");
+    }
+    return undefined;
 }
 
 /** What the gateway answers: a buffered body, or a stream relayed as it comes. */
@@ -125,9 +146,11 @@ interface HeadStart {
 export type BufferedReply = GatewayReply & { readonly body: Buffer };
 
 export function errorReply(error: GatewayError): BufferedReply {
+    // A throttled new client may retry at once the budget refills (one failure forgiven every 1/16 s by default).
+    const retry: Record<string, string> = error.code === "NEW_CLIENTS_THROTTLED" ? { "retry-after": "1" } : {};
     return {
         status: error.status,
-        headers: { "content-type": "application/json", [ERROR_CODE_HEADER]: error.code },
+        headers: { "content-type": "application/json", [ERROR_CODE_HEADER]: error.code, ...retry },
         body: Buffer.from(JSON.stringify({ error: { code: error.code, message: error.message } }))
     };
 }
@@ -248,9 +271,8 @@ export class PaidRequestHandler {
         // A client whose checks keep failing is refused before it costs a signature check or a pairing.
         const admission = this.options.admission;
         const client = request.client ?? "";
-        if (admission !== undefined && !admission.admit(client)) {
-            throw new GatewayError(429, "RATE_LIMITED", "too many invalid tickets from this client: slow down");
-        }
+        const refusal = admission === undefined ? undefined : admissionRefusal(admission.admit(client, "proof"), "tickets");
+        if (refusal !== undefined) throw refusal;
         let ticket: TicketEnvelope;
         try {
             ticket = decodeTicket(request.ticketHeader);
@@ -290,6 +312,7 @@ export class PaidRequestHandler {
             admission?.failed(client);
             throw new GatewayError(403, "INVALID_PROOF", "the Spend proof does not verify");
         }
+        admission?.passed?.(client);
         return { ticket, hash };
     }
 

@@ -10,8 +10,8 @@ import type { LookupRequest, RegistryDeployment } from "@zk-api-credits/protocol
 import { GatewayError } from "./errors";
 import { requestSignatureValid } from "./request-signature";
 import type { GatewayMetrics } from "./metrics";
+import { admissionRefusal, errorReply } from "./paid-request";
 import type { GatewayReply, ProofAdmission } from "./paid-request";
-import { errorReply } from "./paid-request";
 import type { NullifierStore } from "./store/types";
 
 export interface TicketLookupOptions {
@@ -48,7 +48,8 @@ export class TicketLookup {
 
     private async process(body: Buffer, client: string): Promise<GatewayReply> {
         const admission = this.options.admission;
-        if (admission !== undefined && !admission.admit(client)) throw new GatewayError(429, "RATE_LIMITED", "too many invalid look-ups from this client: slow down");
+        const refusal = admission === undefined ? undefined : admissionRefusal(admission.admit(client, "signature"), "look-ups");
+        if (refusal !== undefined) throw refusal;
         let lookup: LookupRequest;
         try {
             lookup = parseLookupRequest(body);

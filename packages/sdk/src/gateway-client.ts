@@ -67,7 +67,8 @@ export const pause = (ms: number): Promise<void> => new Promise((resolve) => set
 /**
  * HTTP to the provider's gateway (docs/http-api.md): paid requests with their ticket, and the
  * free routes (look-up, void, fold, registry). Free routes answered 429 are retried after the
- * gateway's Retry-After (folds, voids and look-ups are rate-limited).
+ * gateway's Retry-After (folds, voids and look-ups are rate-limited), as are folds answered 503
+ * NEW_CLIENTS_THROTTLED (a flood of junk from new clients).
  */
 export class GatewayClient {
     constructor(
@@ -78,7 +79,8 @@ export class GatewayClient {
 
     /**
      * A free route's call (all of them are idempotent: look-ups, voids and folds of deterministic
-     * tickets and bases), retried after a network failure (a few times, backing off) and after 429.
+     * tickets and bases), retried after a network failure (a few times, backing off), after 429
+     * and after 503 NEW_CLIENTS_THROTTLED.
      */
     private async call(path: string, init: RequestInit): Promise<Response> {
         for (let attempt = 0, failures = 0; ; attempt++) {
@@ -90,7 +92,8 @@ export class GatewayClient {
                 await pause(100 * 2 ** failures);
                 continue;
             }
-            if (response.status !== 429 || attempt >= 8) return response;
+            const throttled = response.status === 429 || response.headers.get(ERROR_CODE_HEADER) === "NEW_CLIENTS_THROTTLED";
+            if (!throttled || attempt >= 8) return response;
             await response.arrayBuffer().catch(() => undefined);
             const after = Number(response.headers.get("retry-after"));
             await pause(Number.isFinite(after) && after > 0 ? Math.min(after, 30) * 1_000 : 100 * 2 ** attempt);

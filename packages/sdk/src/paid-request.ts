@@ -325,7 +325,7 @@ export class PaidRequests {
                 }
                 continue;
             }
-            if (code === "TICKET_IN_PROGRESS" || code === "RATE_LIMITED") {
+            if (code === "TICKET_IN_PROGRESS" || code === "RATE_LIMITED" || code === "NEW_CLIENTS_THROTTLED") {
                 await response.arrayBuffer().catch(() => undefined);
                 await pause(this.options.pollIntervalMs * 2 ** Math.min(attempt, 4));
                 continue;
