@@ -66,6 +66,7 @@ const CONFIGS: readonly Config[] = [
     { name: "postgres", store: "postgres", replicas: 1 },
     { name: "postgres-unix", store: "postgres", replicas: 1, unixSocket: true },
     { name: "postgres-loop", store: "postgres", replicas: 1, threads: 0 },
+    { name: "postgres-threads-2", store: "postgres", replicas: 1, threads: 2 },
     { name: "postgres-2", store: "postgres", replicas: 2 },
     { name: "postgres-2-loop", store: "postgres", replicas: 2, threads: 0 },
     { name: "sqlite-2", store: "sqlite", replicas: 2 }
@@ -298,7 +299,7 @@ async function main(): Promise<void> {
     const rows = results.map((r) => [
         r.config.store === "sqlite" ? "SQLite" : r.config.unixSocket === true ? "PostgreSQL (Unix socket)" : "PostgreSQL (TCP)",
         String(r.config.replicas),
-        r.config.threads === 0 ? "event loop" : "worker thread",
+        r.config.threads === 0 ? "event loop" : (r.config.threads ?? 1) > 1 ? `${r.config.threads} worker threads` : "worker thread",
         `${r.throughput.median.toFixed(0)} (${r.throughput.min.toFixed(0)}–${r.throughput.max.toFixed(0)})`,
         `${fmtMs(r.addedLatency.median)}, ${fmtMs(r.warmAddedLatency.median)}`,
         fmtMs(r.loadedLatency.median),
