@@ -357,41 +357,50 @@ describe("Gateway under abuse", function () {
 
         it("Should throttle new clients, never known ones, while junk arrives from more addresses than their budgets cover", async function () {
             refillBudgets();
-            // Alice is known: a proof of hers passed from 127.0.0.1 (the tests above).
-            const [honest, newcomer] = await Promise.all([alice.prove(4n), alice.prove(5n)]);
-            const before = verifier.stats;
+            const [first, honest, newcomer] = await Promise.all([alice.prove(4n), alice.prove(5n), alice.prove(6n)]);
+            // Alice's address is known: a ticket of hers is recorded from it.
+            expect((await sendHonest(first, "before the flood", "127.0.0.1")).status).to.equal(200);
+            const before = { verifier: verifier.stats, throttled: admission.stats.throttled };
             // One junk ticket from each of NEW_CLIENT_BURST new addresses, each well within its own budget.
             const junk: AnswerFrom[] = [];
             for (let i = 1; i <= NEW_CLIENT_BURST; i++) junk.push(await sendJunk(`127.0.1.${i}`));
             expect(junk.map((a) => a.code)).to.deep.equal(new Array<string>(NEW_CLIENT_BURST).fill("INVALID_PROOF"));
             expect(admission.stats.newClientBudget).to.equal(0);
-            // Only the first shared a group: once new clients fail, a new client's proof is checked on its own.
-            expect(verifier.stats.singleChecks - before.singleChecks).to.be.at.least(NEW_CLIENT_BURST - 1);
+            // Once new clients fail, a new client's proof is checked on its own.
+            expect(verifier.stats.singleChecks - before.verifier.singleChecks).to.be.at.least(NEW_CLIENT_BURST - 1);
             // The next new address is refused before any check, and told to retry; nothing reached the verifier.
             const throttled = await sendJunk(`127.0.1.${NEW_CLIENT_BURST + 1}`);
             expect(throttled.status).to.equal(503);
             expect(throttled.code).to.equal("NEW_CLIENTS_THROTTLED");
             expect(throttled.headers["retry-after"]).to.equal("1");
-            expect(verifier.stats.proofs - before.proofs).to.equal(NEW_CLIENT_BURST);
+            expect(verifier.stats.proofs - before.verifier.proofs).to.equal(NEW_CLIENT_BURST);
             // A known client is served meanwhile.
-            const singleBefore = verifier.stats.singleChecks;
             const known = await sendHonest(honest, "a known client during the flood", "127.0.0.1");
             expect(known.status, known.body).to.equal(200);
-            expect(admission.stats.throttled).to.equal(1);
+            expect(admission.stats.throttled - before.throttled).to.equal(1);
             // An honest ticket from a new address is refused too, and not consumed: once one failure is
             // forgiven, the same ticket is checked (alone), served, and its unit given back.
-            const first = await sendHonest(newcomer, "a new client during the flood", "127.0.1.100");
-            expect(first.status).to.equal(503);
-            expect(first.code).to.equal("NEW_CLIENTS_THROTTLED");
+            const singleBefore = verifier.stats.singleChecks;
+            const refused = await sendHonest(newcomer, "a new client during the flood", "127.0.1.100");
+            expect(refused.status).to.equal(503);
+            expect(refused.code).to.equal("NEW_CLIENTS_THROTTLED");
             clock += 1_000;
             const again = await sendHonest(newcomer, "a new client during the flood", "127.0.1.100");
             expect(again.status, again.body).to.equal(200);
-            expect(verifier.stats.singleChecks - singleBefore, "the newcomer's proof, on its own").to.be.at.least(1);
-            expect(admission.stats.newClientBudget).to.equal(1);
-            // Now known, the newcomer is no longer throttled while the budget stays spent.
+            expect(verifier.stats.singleChecks - singleBefore, "the newcomer's proof, on its own").to.equal(1);
+            expect(admission.stats).to.include({ newClientBudget: 1, newClientsHeld: 0 });
+            // Its ticket recorded, the newcomer is known: no longer throttled while junk spends the budget again.
             expect((await sendJunk(`127.0.1.${NEW_CLIENT_BURST + 2}`)).code).to.equal("INVALID_PROOF");
             expect(admission.stats.newClientBudget).to.equal(0);
             expect(admission.admit("127.0.1.100")).to.equal("admitted");
+            admission.released("127.0.1.100");
+            // Sending that recorded request again (answered from the store) makes no address known.
+            clock += 1_000;
+            const replay = await sendHonest(newcomer, "a new client during the flood", "127.0.1.101");
+            expect(replay.status, replay.body).to.equal(200);
+            expect(admission.admit("127.0.1.102"), "the budget is back to one unit").to.equal("admitted");
+            admission.released("127.0.1.102");
+            expect(admission.suspect("127.0.1.101"), "the replaying address is still new").to.equal(true);
         });
 
         it("Should refuse junk folds from a client over its budget before any pairing", async function () {

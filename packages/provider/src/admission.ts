@@ -9,12 +9,12 @@ export interface ClientAdmissionOptions {
     /** Most clients remembered; the least recently seen is forgotten first (default 65,536). */
     readonly maxClients?: number;
     /**
-     * The budget of failed proof checks that all the clients this gateway does not know share
-     * (see {@link ClientAdmission}): `burst` failures (default 64), `refillPerSecond` forgiven
-     * per second (default 16).
+     * The budget that all the clients this gateway does not know share (see
+     * {@link ClientAdmission}): `burst` units (default 64), each held by a check in flight and
+     * spent if it fails; `refillPerSecond` failures forgiven per second (default 16).
      */
     readonly newClients?: { readonly burst?: number; readonly refillPerSecond?: number };
-    /** How long a client stays known after a proof of its passed (default 10 minutes). */
+    /** How long a client stays known after a proof of its recorded something new (default 10 minutes). */
     readonly knownForMs?: number;
     readonly now?: () => number;
 }
@@ -58,28 +58,30 @@ export function clientKey(address: string): string {
  * refilled at `refillPerSecond`. A failure (an invalid proof or request signature) spends one;
  * a client with less than one left is refused (429 RATE_LIMITED) before its proof costs a
  * pairing, so a flood of junk tickets from one source costs the gateway almost nothing once
- * the budget is spent. A client with a failure not yet forgiven is `suspect`: it pays one unit
- * of budget when it is admitted, not when its check fails, so however many requests it has in
- * flight at once, no more of them are checked than its budget allows; and the gateway verifies
- * its proofs on their own, never combined with others', so even its budgeted junk cannot spoil
- * an honest batch.
+ * the budget is spent. A client with a failure not yet forgiven is `suspect`: each check it
+ * is admitted to holds one unit of its budget until the check ends (given back if it passes,
+ * spent if it fails), so however many requests it has in flight at once, no more of them are
+ * checked than its budget allows; and the gateway verifies its proofs on their own, never
+ * combined with others', so even its budgeted junk cannot spoil an honest batch.
  *
  * A flood from more addresses than those budgets can cover (each address fails `burst` times,
  * then the next) is met by the second layer. A client is known for `knownForMs` after a proof
- * of its passed (a valid ticket costs a deposit); the clients not known share one budget of
- * failed proof checks (`newClients`). While it is full (no recent failure from new clients),
- * nothing changes. Once new clients have failed recently, a new client's proof is checked on
- * its own (so that junk never shrinks or spoils the batches of known clients' proofs) and
- * must hold one unit of that budget to be checked: given back if it passes, spent if it
- * fails; with none left, new clients are refused (503 NEW_CLIENTS_THROTTLED, retry shortly)
- * before any check. So junk from new addresses costs at most `newClients.refillPerSecond`
- * lone proof checks per second (beyond a first `newClients.burst`), and known clients, the
- * returning honest users, are never throttled by it. Request signatures of look-ups (no
+ * of its recorded something new (a ticket or a fold: a valid ticket costs a deposit). Every
+ * proof check of a client not known holds a unit of one budget that all such clients share
+ * (`newClients`: `burst` units, failures forgiven at `refillPerSecond`): given back when the
+ * check passes or never runs, spent when it fails. With no unit free, new clients' tickets and
+ * folds are refused (503 NEW_CLIENTS_THROTTLED, retry shortly) before any check. So at most
+ * `newClients.burst` checks of new clients run at once, and junk from new addresses costs at
+ * most `newClients.burst` failed checks, then `newClients.refillPerSecond` per second. While
+ * new clients have failed recently (units spent and not yet forgiven), a new client's proof
+ * is checked on its own, so that junk never shrinks or spoils the batches of known clients'
+ * proofs. Known clients are never throttled by it. Request signatures of look-ups (no
  * pairing) are held to the per-client budget only.
  *
- * O(1) per call; at most `maxClients` clients are remembered in each map (a client forgotten
- * starts again with a full budget, or as not known), and a client whose budget is full is not
- * remembered among the failing. Addresses are kept in memory only, never logged or stored.
+ * Every admitted check must end in exactly one of failed() or released(). O(1) per call; at
+ * most `maxClients` clients are remembered in each map (a client forgotten starts again with
+ * a full budget, or as not known). Addresses are kept in memory only, never logged or stored,
+ * and each gateway process (each replica) keeps its own.
  */
 export class ClientAdmission implements ProofAdmission {
     private readonly burst: number;
@@ -91,10 +93,10 @@ export class ClientAdmission implements ProofAdmission {
     private readonly now: () => number;
     /** Clients with spent budget, least recently seen first (Map order). */
     private readonly buckets = new Map<string, Bucket>();
-    /** Clients known (a proof of theirs passed), with when it last did, least recent first. */
+    /** Clients known (a proof of theirs recorded something new), with when it last did, least recent first. */
     private readonly known = new Map<string, number>();
-    /** The budget new clients share, and units held by new clients' checks in flight. */
-    private readonly shared: { tokens: number; at: number };
+    /** The budget new clients share: units free, and units held by checks in flight (by client). */
+    private readonly shared: { tokens: number; at: number; held: number };
     private readonly held = new Map<string, number>();
     private refusals = 0;
     private throttled = 0;
@@ -103,14 +105,14 @@ export class ClientAdmission implements ProofAdmission {
         this.burst = Math.max(1, options.burst ?? 8);
         this.refillPerMs = Math.max(0, options.refillPerSecond ?? 0.2) / 1000;
         this.maxClients = Math.max(1, Math.floor(options.maxClients ?? 65_536));
-        this.newBurst = Math.max(1, options.newClients?.burst ?? 64);
+        this.newBurst = Math.max(1, Math.floor(options.newClients?.burst ?? 64));
         this.newRefillPerMs = Math.max(0, options.newClients?.refillPerSecond ?? 16) / 1000;
         this.knownForMs = Math.max(0, options.knownForMs ?? 10 * 60_000);
         this.now = options.now ?? Date.now;
-        this.shared = { tokens: this.newBurst, at: this.now() };
+        this.shared = { tokens: this.newBurst, at: this.now(), held: 0 };
     }
 
-    /** Whether `client` may have a check done now (a suspect client, or a new client during a flood, pays for it now). */
+    /** Whether `client` may have a check done now; an admitted check may hold budget until it ends (failed() or released()). */
     admit(client: string, kind: CheckKind = "proof"): AdmissionVerdict {
         const key = clientKey(client);
         const bucket = this.current(key);
@@ -118,48 +120,60 @@ export class ClientAdmission implements ProofAdmission {
             this.refusals++;
             return "rate-limited";
         }
-        // A new client's proof, while new clients fail, holds a unit of their shared budget (a suspect's too).
-        const holds = kind === "proof" && !this.isKnown(key) && this.newClientsFailing();
-        if (holds && this.shared.tokens < 1) {
-            this.throttled++;
-            return "new-clients-throttled";
+        const holds = kind === "proof" && !this.isKnown(key);
+        if (holds) {
+            this.refreshShared();
+            if (this.shared.tokens < 1) {
+                this.throttled++;
+                return "new-clients-throttled";
+            }
+            this.shared.tokens -= 1;
+            this.shared.held += 1;
+            this.remember(this.held, key, (this.held.get(key) ?? 0) + 1);
         }
         if (bucket !== undefined) {
             bucket.tokens -= 1;
             bucket.prepaid++;
         }
-        if (holds) {
-            this.shared.tokens -= 1;
-            this.remember(this.held, key, (this.held.get(key) ?? 0) + 1);
-        }
         return "admitted";
     }
 
-    /** `client` sent a proof (or a request signature) that failed its check: one failure spent (unless paid when admitted). */
-    failed(client: string): void {
+    /** An admitted check of `client`'s failed (`kind`: a proof or a look-up's signature): what it held is spent, or one failure counted. */
+    failed(client: string, kind: CheckKind = "proof"): void {
         const key = clientKey(client);
-        const wasKnown = this.isKnown(key);
-        this.known.delete(key);
+        const heldUnit = this.release(key);
         const bucket = this.current(key) ?? { tokens: this.burst, at: this.now(), prepaid: 0 };
         if (bucket.prepaid > 0) bucket.prepaid--;
         else bucket.tokens = Math.max(0, bucket.tokens - 1);
         this.buckets.delete(key);
         this.remember(this.buckets, key, bucket);
-        if (wasKnown) return;
-        // A new client's failure spends the budget new clients share (the unit it held, if it held one).
-        if (!this.release(key)) {
+        if (kind !== "proof") return;
+        const wasKnown = this.isKnown(key);
+        this.known.delete(key);
+        // A new client's failure spends a unit of the budget new clients share (the one its check held, if any).
+        if (!heldUnit && !wasKnown) {
             this.refreshShared();
             this.shared.tokens = Math.max(0, this.shared.tokens - 1);
         }
     }
 
-    /** A proof of `client`'s passed: it is known from now on (for knownForMs), and a unit it held is given back. */
-    passed(client: string): void {
+    /** An admitted check of `client`'s ended without failing (it passed, or never ran): what it held is given back. */
+    released(client: string): void {
         const key = clientKey(client);
         if (this.release(key)) {
             this.refreshShared();
-            this.shared.tokens = Math.min(this.newBurst, this.shared.tokens + 1);
+            this.shared.tokens = Math.min(this.newBurst - this.shared.held, this.shared.tokens + 1);
         }
+        const bucket = this.current(key);
+        if (bucket !== undefined && bucket.prepaid > 0) {
+            bucket.prepaid--;
+            bucket.tokens = Math.min(this.burst, bucket.tokens + 1);
+        }
+    }
+
+    /** A proof of `client`'s recorded something new (a ticket, a fold): it is known from now on (for knownForMs). */
+    recorded(client: string): void {
+        const key = clientKey(client);
         this.known.delete(key);
         this.remember(this.known, key, this.now());
     }
@@ -170,20 +184,27 @@ export class ClientAdmission implements ProofAdmission {
         return this.current(key) !== undefined || (!this.isKnown(key) && this.newClientsFailing());
     }
 
-    /** Clients remembered (with a spent budget), known, proofs refused so far (per client, and new clients throttled), and the new clients' budget left. */
-    get stats(): { readonly clients: number; readonly known: number; readonly refusals: number; readonly throttled: number; readonly newClientBudget: number } {
+    /** Clients remembered (with a spent budget), known, checks refused (per client, and new clients throttled), and the new clients' budget: free and held. */
+    get stats(): {
+        readonly clients: number;
+        readonly known: number;
+        readonly refusals: number;
+        readonly throttled: number;
+        readonly newClientBudget: number;
+        readonly newClientsHeld: number;
+    } {
         this.refreshShared();
-        return { clients: this.buckets.size, known: this.known.size, refusals: this.refusals, throttled: this.throttled, newClientBudget: this.shared.tokens };
+        return { clients: this.buckets.size, known: this.known.size, refusals: this.refusals, throttled: this.throttled, newClientBudget: this.shared.tokens, newClientsHeld: this.shared.held };
     }
 
-    /** The client's bucket brought up to date, or undefined if its budget is full (then forgotten). */
+    /** The client's bucket brought up to date, or undefined if its budget is full and nothing is held (then forgotten). */
     private current(key: string): Bucket | undefined {
         const bucket = this.buckets.get(key);
         if (bucket === undefined) return undefined;
         const now = this.now();
         bucket.tokens = Math.min(this.burst, bucket.tokens + Math.max(0, now - bucket.at) * this.refillPerMs);
         bucket.at = now;
-        if (bucket.tokens >= this.burst) {
+        if (bucket.tokens >= this.burst && bucket.prepaid === 0) {
             this.buckets.delete(key);
             return undefined;
         }
@@ -198,15 +219,15 @@ export class ClientAdmission implements ProofAdmission {
         return false;
     }
 
-    /** True if new clients failed recently: their shared budget is not full. */
+    /** True if new clients failed recently: units of their budget spent by failures and not yet forgiven (units held by checks in flight do not count). */
     private newClientsFailing(): boolean {
         this.refreshShared();
-        return this.shared.tokens < this.newBurst;
+        return this.shared.tokens + this.shared.held < this.newBurst;
     }
 
     private refreshShared(): void {
         const now = this.now();
-        this.shared.tokens = Math.min(this.newBurst, this.shared.tokens + Math.max(0, now - this.shared.at) * this.newRefillPerMs);
+        this.shared.tokens = Math.min(this.newBurst - this.shared.held, this.shared.tokens + Math.max(0, now - this.shared.at) * this.newRefillPerMs);
         this.shared.at = now;
     }
 
@@ -216,12 +237,19 @@ export class ClientAdmission implements ProofAdmission {
         if (count === undefined) return false;
         if (count <= 1) this.held.delete(key);
         else this.held.set(key, count - 1);
+        this.shared.held -= 1;
         return true;
     }
 
     /** Sets `key` as the most recently seen entry of `map`, forgetting the least recent beyond maxClients. */
     private remember<T>(map: Map<string, T>, key: string, value: T): void {
+        map.delete(key);
         map.set(key, value);
-        while (map.size > this.maxClients) map.delete(map.keys().next().value!);
+        while (map.size > this.maxClients) {
+            const oldest = map.keys().next().value!;
+            // A forgotten holder's units are given back with it.
+            if (map === (this.held as Map<string, unknown>)) this.shared.held -= this.held.get(oldest) ?? 0;
+            map.delete(oldest);
+        }
     }
 }

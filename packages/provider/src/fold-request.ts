@@ -70,6 +70,20 @@ export class FoldHandler {
         const admission = this.options.admission;
         const refusal = admission === undefined ? undefined : admissionRefusal(admission.admit(client, "proof"), "proofs");
         if (refusal !== undefined) throw refusal;
+        // The admitted check ends in exactly one of failed() or released().
+        let checked: FoldRequest;
+        let failed = false;
+        try {
+            checked = await this.check(body, client, () => (failed = true));
+        } finally {
+            if (!failed) admission?.released?.(client);
+        }
+        return this.record(checked, client);
+    }
+
+    /** Parses a fold and verifies its proof (`markFailed` is told before a failed check is reported to admission). */
+    private async check(body: Buffer, client: string, markFailed: () => void): Promise<FoldRequest> {
+        const admission = this.options.admission;
         let fold: FoldRequest;
         try {
             fold = parseFoldRequest(body);
@@ -83,11 +97,16 @@ export class FoldHandler {
             throw new GatewayError(400, "MALFORMED_BODY", "newBase is not a point of Baby Jubjub");
         }
         if (!(await this.options.verifier.verify(fold.proof, foldSignals(fold), { alone: admission?.suspect?.(client) === true }))) {
+            markFailed();
             admission?.failed(client);
             throw new GatewayError(403, "INVALID_PROOF", "the Fold proof does not verify");
         }
-        admission?.passed?.(client);
+        return fold;
+    }
 
+    /** Signs and records a verified fold (or answers the one recorded for its base). */
+    private async record(fold: FoldRequest, client: string): Promise<GatewayReply> {
+        const { context } = this.options.deployment.parameters;
         const signature = await this.signer.signBase({ context, base: fold.newBase });
         const result = await this.options.store.recordFold(
             {
@@ -100,6 +119,7 @@ export class FoldHandler {
         );
         if (result.kind === "closed") throw new GatewayError(403, "FOLD_CLOSED", "a withdrawal disclosed this base: it cannot be folded any more");
         if (result.kind === "conflict") throw new GatewayError(409, "FOLD_ALREADY_USED", "this base was already folded into another new base");
+        if (result.kind !== "replay") this.options.admission?.recorded?.(client);
         const answer = result.kind === "replay" ? signatureFromJson(result.record.signature) : signature;
         this.options.metrics.folds.inc({ outcome: result.kind });
         return {

@@ -49,24 +49,28 @@ export type AdmissionVerdict = "admitted" | "rate-limited" | "new-clients-thrott
 /**
  * Admission control of proof verification: a client whose proofs keep failing is refused
  * before its next proof costs a pairing, so junk tickets cannot crowd out honest ones.
- * `admit` is asked before checking, `failed` told after a check fails, `passed` after a
- * proof passes.
+ * `admit` is asked before checking; every check it admits then ends in exactly one of
+ * `failed` (the check failed) or `released` (it passed, or never ran: refused before it, or
+ * an error), so that what `admit` held for it is spent or given back; `recorded` is told when
+ * a proof recorded something new (a ticket, a fold).
  */
 export interface ProofAdmission {
     admit(client: string, kind?: CheckKind): AdmissionVerdict;
-    failed(client: string): void;
-    passed?(client: string): void;
+    failed(client: string, kind?: CheckKind): void;
+    released?(client: string): void;
+    recorded?(client: string): void;
     /** True if the client's proofs are to be verified on their own (it failed a check recently, say). */
     suspect?(client: string): boolean;
 }
 
 /** The refusal for a client `admit` did not admit (undefined if it did). */
 export function admissionRefusal(verdict: AdmissionVerdict, what: string): GatewayError | undefined {
-    if (verdict === "rate-limited") return new GatewayError(429, "RATE_LIMITED", `too many invalid ${what} from this client: slow down`);
+    if (verdict === "admitted") return undefined;
     if (verdict === "new-clients-throttled") {
         return new GatewayError(503, "NEW_CLIENTS_THROTTLED", "many invalid tickets are arriving from clients this gateway does not know yet: retry in a second");
     }
-    return undefined;
+    // "rate-limited", or anything else an admission answered: refused.
+    return new GatewayError(429, "RATE_LIMITED", `too many invalid ${what} from this client: slow down`);
 }
 
 /** What the gateway answers: a buffered body, or a stream relayed as it comes. */
@@ -273,9 +277,32 @@ export class PaidRequestHandler {
         const client = request.client ?? "";
         const refusal = admission === undefined ? undefined : admissionRefusal(admission.admit(client, "proof"), "tickets");
         if (refusal !== undefined) throw refusal;
+        // The admitted check ends in exactly one of failed() or released().
+        let failed = false;
+        try {
+            return await this.checkAdmitted(request, request.ticketHeader, client, upstreamPending, beforeProof, () => (failed = true));
+        } finally {
+            if (!failed) admission?.released?.(client);
+        }
+    }
+
+    /** checkTicket's checks once admission admitted the client (`markFailed` is told before a failed check is reported to admission). */
+    private async checkAdmitted(
+        request: IncomingRequest,
+        ticketHeader: string,
+        client: string,
+        upstreamPending: () => boolean,
+        beforeProof: ((ticket: TicketEnvelope) => void) | undefined,
+        markFailed: () => void
+    ): Promise<{ ticket: TicketEnvelope; hash: bigint }> {
+        const admission = this.options.admission;
+        const fail = (): void => {
+            markFailed();
+            admission?.failed(client);
+        };
         let ticket: TicketEnvelope;
         try {
-            ticket = decodeTicket(request.ticketHeader);
+            ticket = decodeTicket(ticketHeader);
         } catch (error) {
             if (error instanceof EnvelopeError) {
                 throw new GatewayError(400, error.code === "UNSUPPORTED_VERSION" ? "UNSUPPORTED_VERSION" : "MALFORMED_TICKET", error.message);
@@ -286,7 +313,7 @@ export class PaidRequestHandler {
             throw new GatewayError(422, "WRONG_CONTEXT", "the ticket is bound to another registry, provider key or terms");
         }
         if (ticket.x !== ephemeralKeyBinding(ticket.ephemeralKey)) {
-            admission?.failed(client);
+            fail();
             throw new GatewayError(400, "REQUEST_BINDING_MISMATCH", "x is not the hash of the ticket's ephemeral key");
         }
         // The root first: the request signature and the proof are then checked together, on a worker.
@@ -305,14 +332,13 @@ export class PaidRequestHandler {
         });
         this.options.metrics.verification.observe((this.now() - verifyStarted) / 1000);
         if (verdict === "invalid-signature") {
-            admission?.failed(client);
+            fail();
             throw new GatewayError(400, "INVALID_REQUEST_SIGNATURE", "the ephemeral key did not sign this request");
         }
         if (verdict !== "valid") {
-            admission?.failed(client);
+            fail();
             throw new GatewayError(403, "INVALID_PROOF", "the Spend proof does not verify");
         }
-        admission?.passed?.(client);
         return { ticket, hash };
     }
 
@@ -368,7 +394,10 @@ export class PaidRequestHandler {
         if (claim.kind === "conflict") return this.conflict(ticket, claim.record);
         if (claim.kind === "known") return this.known(claim.record, hex(hash));
         if (claim.takeover) this.options.metrics.takeovers.inc();
-        if (received.client !== undefined) this.options.headStarts?.earned(received.client, ahead !== undefined);
+        if (received.client !== undefined) {
+            this.options.admission?.recorded?.(received.client);
+            this.options.headStarts?.earned(received.client, ahead !== undefined);
+        }
         if (ahead !== undefined) this.options.metrics.headStarts.inc({ outcome: "served" });
         if (claim.completed && answer !== undefined) {
             this.signed.ahead++;
@@ -482,6 +511,7 @@ export class PaidRequestHandler {
             }
             throw new GatewayError(409, "TICKET_IN_PROGRESS", "this ticket is being served: look it up shortly");
         }
+        if (request.client !== undefined) this.options.admission?.recorded?.(request.client);
         const charge = encodeCharge(await this.sign(ticket, 0n, 0n));
         const stored = await this.options.store.complete(hex(ticket.nullifier), charge, undefined, this.now());
         this.options.metrics.voided.inc();

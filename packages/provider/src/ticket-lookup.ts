@@ -50,17 +50,24 @@ export class TicketLookup {
         const admission = this.options.admission;
         const refusal = admission === undefined ? undefined : admissionRefusal(admission.admit(client, "signature"), "look-ups");
         if (refusal !== undefined) throw refusal;
+        // The admitted check ends in exactly one of failed() or released().
         let lookup: LookupRequest;
+        let failed = false;
         try {
-            lookup = parseLookupRequest(body);
-        } catch (error) {
-            if (error instanceof EnvelopeError) throw new GatewayError(400, error.code === "UNSUPPORTED_VERSION" ? "UNSUPPORTED_VERSION" : "MALFORMED_BODY", error.message);
-            throw error;
-        }
-        const message = lookupMessage(this.options.deployment.parameters.context, lookup.nullifier);
-        if (!requestSignatureValid(message, lookup.signature, lookup.ephemeralKey)) {
-            admission?.failed(client);
-            throw new GatewayError(403, "LOOKUP_FORBIDDEN", "the look-up is not signed by this key");
+            try {
+                lookup = parseLookupRequest(body);
+            } catch (error) {
+                if (error instanceof EnvelopeError) throw new GatewayError(400, error.code === "UNSUPPORTED_VERSION" ? "UNSUPPORTED_VERSION" : "MALFORMED_BODY", error.message);
+                throw error;
+            }
+            const message = lookupMessage(this.options.deployment.parameters.context, lookup.nullifier);
+            if (!requestSignatureValid(message, lookup.signature, lookup.ephemeralKey)) {
+                failed = true;
+                admission?.failed(client, "signature");
+                throw new GatewayError(403, "LOOKUP_FORBIDDEN", "the look-up is not signed by this key");
+            }
+        } finally {
+            if (!failed) admission?.released?.(client);
         }
         const record = await this.options.store.get(hex(lookup.nullifier));
         if (record === undefined) throw new GatewayError(404, "TICKET_UNKNOWN", "no ticket with this nullifier was recorded");
