@@ -103,7 +103,7 @@ describe("Gateway fuzzing (protocol v2)", function () {
             workers: false,
             bodyLimit: BODY_LIMIT,
             // Every mutant must reach the check it targets: no admission control here (test/gateway/abuse.test.ts covers it).
-            admission: { admit: () => "admitted", failed: () => undefined }
+            admission: { admit: () => ({ holdForProof: () => ({ alone: false }), failed: () => undefined, released: () => undefined }) }
         });
         await gateway.app.listen({ port: 0, host: "127.0.0.1" });
         const address = gateway.app.server.address();

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { ClientAdmission } from "@zk-api-credits/provider";
-import type { AdmissionVerdict, CheckKind, ProofAdmission } from "@zk-api-credits/provider";
+import type { AdmissionRefusal, AdmittedCheck, CheckKind, ProofAdmission } from "@zk-api-credits/provider";
 import type { ZkApiClient } from "@zk-api-credits/sdk";
 import { chargedIndices, chat, recorder, sdkUser, startSdkStack } from "./support/sdk-stack";
 import type { SdkStack } from "./support/sdk-stack";
@@ -12,19 +12,25 @@ describe("SDK client: a gateway throttling new clients", function () {
     let s: SdkStack;
     let client: ZkApiClient | undefined;
     let clock = 1_000_000;
-    /** The verdicts on proofs (look-ups, a request signature each, are never throttled). */
-    const verdicts: AdmissionVerdict[] = [];
+    /** What each proof check's hold answered (look-ups, a request signature each, hold nothing). */
+    const verdicts: string[] = [];
     const inner = new ClientAdmission({ newClients: { burst: 1, refillPerSecond: 1 }, now: () => clock });
     // The admission of the gateway, on a clock that moves one second each time it throttles (as a waiting client's time would pass).
     const admission: ProofAdmission = {
-        admit(client: string, kind?: CheckKind): AdmissionVerdict {
-            const verdict = inner.admit(client, kind);
-            if (kind !== "signature") verdicts.push(verdict);
-            if (verdict === "new-clients-throttled") clock += 1_000;
-            return verdict;
+        admit(client: string, kind?: CheckKind): AdmittedCheck | AdmissionRefusal {
+            const check = inner.admit(client, kind);
+            if (typeof check === "string" || kind === "signature") return check;
+            return {
+                holdForProof() {
+                    const held = check.holdForProof();
+                    verdicts.push(typeof held === "string" ? held : "held");
+                    if (held === "new-clients-throttled") clock += 1_000;
+                    return held;
+                },
+                failed: () => check.failed(),
+                released: () => check.released()
+            };
         },
-        failed: (client, kind) => inner.failed(client, kind),
-        released: (client) => inner.released(client),
         recorded: (client) => inner.recorded(client),
         suspect: (client) => inner.suspect(client)
     };
@@ -43,14 +49,16 @@ describe("SDK client: a gateway throttling new clients", function () {
         client = await user.open();
         const seen = recorder(client);
         // A new client failed a proof check moments ago: the budget new clients share is spent.
-        expect(inner.admit("10.9.9.9")).to.equal("admitted");
-        inner.failed("10.9.9.9");
+        const junk = inner.admit("10.9.9.9");
+        if (typeof junk === "string") throw new Error(junk);
+        junk.holdForProof();
+        junk.failed();
         expect(inner.stats.newClientBudget).to.equal(0);
 
         const answer = await client.fetch("/v1/chat/completions", chat("hello during a flood"));
         expect(answer.status, await answer.clone().text()).to.equal(200);
         // (a fold of the charged ticket may follow in the background)
-        expect(verdicts.slice(0, 2)).to.deep.equal(["new-clients-throttled", "admitted"]);
+        expect(verdicts.slice(0, 2)).to.deep.equal(["new-clients-throttled", "held"]);
         expect(inner.stats.throttled).to.equal(1);
         // One index charged; the client is known now (its ticket was recorded), and holds nothing.
         expect(chargedIndices(seen.charged, "request")).to.deep.equal([0n]);

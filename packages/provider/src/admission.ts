@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from "node:net";
-import type { AdmissionVerdict, CheckKind, ProofAdmission } from "./paid-request";
+import type { AdmissionRefusal, AdmittedCheck, CheckKind, ProofAdmission } from "./paid-request";
 
 export interface ClientAdmissionOptions {
     /** Failed checks a client may accumulate before it is refused (default 8). */
@@ -8,6 +8,8 @@ export interface ClientAdmissionOptions {
     readonly refillPerSecond?: number;
     /** Most clients remembered; the least recently seen is forgotten first (default 65,536). */
     readonly maxClients?: number;
+    /** Most checks one client may have in flight at once (default 64). */
+    readonly maxInFlight?: number;
     /**
      * The budget that all the clients this gateway does not know share (see
      * {@link ClientAdmission}): `burst` units (default 64), each held by a check in flight and
@@ -20,12 +22,10 @@ export interface ClientAdmissionOptions {
 }
 
 interface Bucket {
-    /** Failures the client may still have before it is refused. */
+    /** Failures the client may still have before it is refused (less the units its checks in flight hold). */
     tokens: number;
     /** When `tokens` was last brought up to date (ms). */
     at: number;
-    /** Admissions paid for in advance (a suspect client pays when admitted), not yet reported as failed. */
-    prepaid: number;
 }
 
 /**
@@ -62,31 +62,34 @@ export function clientKey(address: string): string {
  * is admitted to holds one unit of its budget until the check ends (given back if it passes,
  * spent if it fails), so however many requests it has in flight at once, no more of them are
  * checked than its budget allows; and the gateway verifies its proofs on their own, never
- * combined with others', so even its budgeted junk cannot spoil an honest batch.
+ * combined with others', so even its budgeted junk cannot spoil an honest batch. Any client
+ * has at most `maxInFlight` checks in flight (429 beyond).
  *
  * A flood from more addresses than those budgets can cover (each address fails `burst` times,
  * then the next) is met by the second layer. A client is known for `knownForMs` after a proof
- * of its recorded something new (a ticket or a fold: a valid ticket costs a deposit). Every
- * proof check of a client not known holds a unit of one budget that all such clients share
- * (`newClients`: `burst` units, failures forgiven at `refillPerSecond`): given back when the
- * check passes or never runs, spent when it fails. With no unit free, new clients' tickets and
- * folds are refused (503 NEW_CLIENTS_THROTTLED, retry shortly) before any check. So at most
- * `newClients.burst` checks of new clients run at once, and junk from new addresses costs at
- * most `newClients.burst` failed checks, then `newClients.refillPerSecond` per second. While
- * new clients have failed recently (units spent and not yet forgiven), a new client's proof
- * is checked on its own, so that junk never shrinks or spoils the batches of known clients'
- * proofs. Known clients are never throttled by it. Request signatures of look-ups (no
- * pairing) are held to the per-client budget only.
+ * of its recorded something new (a ticket or a fold), until a proof of its fails. Every proof
+ * check of a client not known holds a unit of one budget that all such clients share
+ * (`newClients`: `burst` units, spent units forgiven at `refillPerSecond`) from the moment its
+ * pairing is due (AdmittedCheck.holdForProof, after the cheap checks) until the check ends:
+ * given back if it passes or never runs, spent if it fails. With no unit free, the check is
+ * refused (503 NEW_CLIENTS_THROTTLED, retry shortly). So at most `newClients.burst` proof
+ * checks of new clients run at once, and junk from new addresses costs at most
+ * `newClients.burst` failed checks, then `newClients.refillPerSecond` per second. While units
+ * are spent by failures (not merely held), a new client's proof is checked on its own, so that
+ * junk never shrinks or spoils the batches of known clients' proofs. Look-ups (a request
+ * signature, no pairing) are held to the per-client budget only.
  *
- * Every admitted check must end in exactly one of failed() or released(). O(1) per call; at
- * most `maxClients` clients are remembered in each map (a client forgotten starts again with
- * a full budget, or as not known). Addresses are kept in memory only, never logged or stored,
- * and each gateway process (each replica) keeps its own.
+ * Each admitted check is a handle that ends in exactly one of failed() or released(), and
+ * gives back or spends exactly what it took. O(1) per call; at most `maxClients` clients are
+ * remembered in each map (a client forgotten starts again with a full budget, or as not
+ * known). Addresses are kept in memory only, never logged or stored, and each gateway process
+ * (each replica) keeps its own.
  */
 export class ClientAdmission implements ProofAdmission {
     private readonly burst: number;
     private readonly refillPerMs: number;
     private readonly maxClients: number;
+    private readonly maxInFlight: number;
     private readonly newBurst: number;
     private readonly newRefillPerMs: number;
     private readonly knownForMs: number;
@@ -95,9 +98,10 @@ export class ClientAdmission implements ProofAdmission {
     private readonly buckets = new Map<string, Bucket>();
     /** Clients known (a proof of theirs recorded something new), with when it last did, least recent first. */
     private readonly known = new Map<string, number>();
-    /** The budget new clients share: units free, and units held by checks in flight (by client). */
+    /** Checks in flight per client (only clients with some). */
+    private readonly inFlight = new Map<string, number>();
+    /** The budget new clients share: units free, and units held by checks in flight. */
     private readonly shared: { tokens: number; at: number; held: number };
-    private readonly held = new Map<string, number>();
     private refusals = 0;
     private throttled = 0;
 
@@ -105,6 +109,7 @@ export class ClientAdmission implements ProofAdmission {
         this.burst = Math.max(1, options.burst ?? 8);
         this.refillPerMs = Math.max(0, options.refillPerSecond ?? 0.2) / 1000;
         this.maxClients = Math.max(1, Math.floor(options.maxClients ?? 65_536));
+        this.maxInFlight = Math.max(1, Math.floor(options.maxInFlight ?? 64));
         this.newBurst = Math.max(1, Math.floor(options.newClients?.burst ?? 64));
         this.newRefillPerMs = Math.max(0, options.newClients?.refillPerSecond ?? 16) / 1000;
         this.knownForMs = Math.max(0, options.knownForMs ?? 10 * 60_000);
@@ -112,69 +117,75 @@ export class ClientAdmission implements ProofAdmission {
         this.shared = { tokens: this.newBurst, at: this.now(), held: 0 };
     }
 
-    /** Whether `client` may have a check done now; an admitted check may hold budget until it ends (failed() or released()). */
-    admit(client: string, kind: CheckKind = "proof"): AdmissionVerdict {
+    /** Admits a check of `client`'s (a suspect pays a unit of its budget now), or refuses it. */
+    admit(client: string, kind: CheckKind = "proof"): AdmittedCheck | AdmissionRefusal {
         const key = clientKey(client);
         const bucket = this.current(key);
-        if (bucket !== undefined && bucket.tokens < 1) {
+        const inFlight = this.inFlight.get(key) ?? 0;
+        if ((bucket !== undefined && bucket.tokens < 1) || inFlight >= this.maxInFlight) {
             this.refusals++;
             return "rate-limited";
         }
-        const holds = kind === "proof" && !this.isKnown(key);
-        if (holds) {
+        this.remember(this.inFlight, key, inFlight + 1);
+        if (bucket !== undefined) bucket.tokens -= 1;
+        let prepaid = bucket !== undefined;
+        let heldShared = false;
+        let settled = false;
+        const settle = (): boolean => {
+            if (settled) return false;
+            settled = true;
+            const count = this.inFlight.get(key) ?? 0;
+            if (count <= 1) this.inFlight.delete(key);
+            else this.inFlight.set(key, count - 1);
             this.refreshShared();
-            if (this.shared.tokens < 1) {
-                this.throttled++;
-                return "new-clients-throttled";
+            return true;
+        };
+        return {
+            holdForProof: (): { readonly alone: boolean } | AdmissionRefusal => {
+                if (settled || heldShared || this.isKnown(key)) return { alone: this.suspect(client) };
+                this.refreshShared();
+                if (this.shared.tokens < 1) {
+                    this.throttled++;
+                    return "new-clients-throttled";
+                }
+                const alone = this.suspect(client);
+                this.shared.tokens -= 1;
+                this.shared.held += 1;
+                heldShared = true;
+                return { alone };
+            },
+            failed: (): void => {
+                if (!settle()) return;
+                if (heldShared) this.shared.held -= 1; // its unit is spent
+                const own = this.current(key) ?? { tokens: this.burst, at: this.now() };
+                if (!prepaid) own.tokens = Math.max(0, own.tokens - 1);
+                prepaid = false;
+                this.buckets.delete(key);
+                this.remember(this.buckets, key, own);
+                if (kind !== "proof") return;
+                const wasKnown = this.isKnown(key);
+                this.known.delete(key);
+                // A new client's failure that held no unit (it failed before its pairing) spends one.
+                if (!heldShared && !wasKnown) this.shared.tokens = Math.max(0, this.shared.tokens - 1);
+            },
+            released: (): void => {
+                if (!settle()) return;
+                if (heldShared) {
+                    this.shared.held -= 1;
+                    this.shared.tokens = Math.min(this.newBurst - this.shared.held, this.shared.tokens + 1);
+                }
+                if (prepaid) {
+                    const own = this.current(key);
+                    if (own !== undefined) own.tokens = Math.min(this.burst, own.tokens + 1);
+                    prepaid = false;
+                }
             }
-            this.shared.tokens -= 1;
-            this.shared.held += 1;
-            this.remember(this.held, key, (this.held.get(key) ?? 0) + 1);
-        }
-        if (bucket !== undefined) {
-            bucket.tokens -= 1;
-            bucket.prepaid++;
-        }
-        return "admitted";
-    }
-
-    /** An admitted check of `client`'s failed (`kind`: a proof or a look-up's signature): what it held is spent, or one failure counted. */
-    failed(client: string, kind: CheckKind = "proof"): void {
-        const key = clientKey(client);
-        const heldUnit = this.release(key);
-        const bucket = this.current(key) ?? { tokens: this.burst, at: this.now(), prepaid: 0 };
-        if (bucket.prepaid > 0) bucket.prepaid--;
-        else bucket.tokens = Math.max(0, bucket.tokens - 1);
-        this.buckets.delete(key);
-        this.remember(this.buckets, key, bucket);
-        if (kind !== "proof") return;
-        const wasKnown = this.isKnown(key);
-        this.known.delete(key);
-        // A new client's failure spends a unit of the budget new clients share (the one its check held, if any).
-        if (!heldUnit && !wasKnown) {
-            this.refreshShared();
-            this.shared.tokens = Math.max(0, this.shared.tokens - 1);
-        }
-    }
-
-    /** An admitted check of `client`'s ended without failing (it passed, or never ran): what it held is given back. */
-    released(client: string): void {
-        const key = clientKey(client);
-        if (this.release(key)) {
-            this.refreshShared();
-            this.shared.tokens = Math.min(this.newBurst - this.shared.held, this.shared.tokens + 1);
-        }
-        const bucket = this.current(key);
-        if (bucket !== undefined && bucket.prepaid > 0) {
-            bucket.prepaid--;
-            bucket.tokens = Math.min(this.burst, bucket.tokens + 1);
-        }
+        };
     }
 
     /** A proof of `client`'s recorded something new (a ticket, a fold): it is known from now on (for knownForMs). */
     recorded(client: string): void {
         const key = clientKey(client);
-        this.known.delete(key);
         this.remember(this.known, key, this.now());
     }
 
@@ -197,14 +208,14 @@ export class ClientAdmission implements ProofAdmission {
         return { clients: this.buckets.size, known: this.known.size, refusals: this.refusals, throttled: this.throttled, newClientBudget: this.shared.tokens, newClientsHeld: this.shared.held };
     }
 
-    /** The client's bucket brought up to date, or undefined if its budget is full and nothing is held (then forgotten). */
+    /** The client's bucket brought up to date, or undefined if its budget is full (then forgotten). */
     private current(key: string): Bucket | undefined {
         const bucket = this.buckets.get(key);
         if (bucket === undefined) return undefined;
         const now = this.now();
         bucket.tokens = Math.min(this.burst, bucket.tokens + Math.max(0, now - bucket.at) * this.refillPerMs);
         bucket.at = now;
-        if (bucket.tokens >= this.burst && bucket.prepaid === 0) {
+        if (bucket.tokens >= this.burst) {
             this.buckets.delete(key);
             return undefined;
         }
@@ -231,25 +242,10 @@ export class ClientAdmission implements ProofAdmission {
         this.shared.at = now;
     }
 
-    /** Releases one unit `key` held; false if it held none. */
-    private release(key: string): boolean {
-        const count = this.held.get(key);
-        if (count === undefined) return false;
-        if (count <= 1) this.held.delete(key);
-        else this.held.set(key, count - 1);
-        this.shared.held -= 1;
-        return true;
-    }
-
     /** Sets `key` as the most recently seen entry of `map`, forgetting the least recent beyond maxClients. */
     private remember<T>(map: Map<string, T>, key: string, value: T): void {
         map.delete(key);
         map.set(key, value);
-        while (map.size > this.maxClients) {
-            const oldest = map.keys().next().value!;
-            // A forgotten holder's units are given back with it.
-            if (map === (this.held as Map<string, unknown>)) this.shared.held -= this.held.get(oldest) ?? 0;
-            map.delete(oldest);
-        }
+        while (map.size > this.maxClients) map.delete(map.keys().next().value!);
     }
 }

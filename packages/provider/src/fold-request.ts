@@ -9,7 +9,7 @@ import { inCurve } from "@zk-kit/baby-jubjub";
 import { GatewayError } from "./errors";
 import type { GatewayMetrics } from "./metrics";
 import { admissionRefusal, errorReply } from "./paid-request";
-import type { GatewayReply, ProofAdmission } from "./paid-request";
+import type { AdmittedCheck, GatewayReply, ProofAdmission } from "./paid-request";
 import { InThreadProviderSigner } from "./provider-signer";
 import type { ProviderSigner } from "./provider-signer";
 import type { NullifierStore } from "./store/types";
@@ -68,22 +68,21 @@ export class FoldHandler {
 
     private async process(body: Buffer, client: string): Promise<GatewayReply> {
         const admission = this.options.admission;
-        const refusal = admission === undefined ? undefined : admissionRefusal(admission.admit(client, "proof"), "proofs");
-        if (refusal !== undefined) throw refusal;
+        const admitted = admission?.admit(client, "proof");
+        if (typeof admitted === "string") throw admissionRefusal(admitted, "proofs");
         // The admitted check ends in exactly one of failed() or released().
         let checked: FoldRequest;
         let failed = false;
         try {
-            checked = await this.check(body, client, () => (failed = true));
+            checked = await this.check(body, admitted, () => (failed = true));
         } finally {
-            if (!failed) admission?.released?.(client);
+            if (!failed) admitted?.released();
         }
         return this.record(checked, client);
     }
 
     /** Parses a fold and verifies its proof (`markFailed` is told before a failed check is reported to admission). */
-    private async check(body: Buffer, client: string, markFailed: () => void): Promise<FoldRequest> {
-        const admission = this.options.admission;
+    private async check(body: Buffer, admitted: AdmittedCheck | undefined, markFailed: () => void): Promise<FoldRequest> {
         let fold: FoldRequest;
         try {
             fold = parseFoldRequest(body);
@@ -96,9 +95,12 @@ export class FoldHandler {
         if (!isFieldElement(fold.newBase[0]) || !isFieldElement(fold.newBase[1]) || !inCurve(fold.newBase)) {
             throw new GatewayError(400, "MALFORMED_BODY", "newBase is not a point of Baby Jubjub");
         }
-        if (!(await this.options.verifier.verify(fold.proof, foldSignals(fold), { alone: admission?.suspect?.(client) === true }))) {
+        // The pairing is due: a client the gateway does not know may be throttled here (its cheap checks passed).
+        const held = admitted?.holdForProof();
+        if (typeof held === "string") throw admissionRefusal(held, "proofs");
+        if (!(await this.options.verifier.verify(fold.proof, foldSignals(fold), { alone: held?.alone === true }))) {
             markFailed();
-            admission?.failed(client);
+            admitted?.failed();
             throw new GatewayError(403, "INVALID_PROOF", "the Fold proof does not verify");
         }
         return fold;

@@ -40,36 +40,43 @@ export interface IncomingRequest {
 export type CheckKind = "proof" | "signature";
 
 /**
- * Admission's answer: check it; refuse it because this client's checks keep failing (429
- * RATE_LIMITED); or refuse it because clients the gateway does not know keep failing theirs
- * and this one is not known (503 NEW_CLIENTS_THROTTLED, retry shortly).
+ * Admission's refusals: this client's checks keep failing (429 RATE_LIMITED); or clients the
+ * gateway does not know keep failing theirs (or hold every unit of their budget) and this one
+ * is not known (503 NEW_CLIENTS_THROTTLED, retry shortly).
  */
-export type AdmissionVerdict = "admitted" | "rate-limited" | "new-clients-throttled";
+export type AdmissionRefusal = "rate-limited" | "new-clients-throttled";
+
+/** One check admission control admitted: it ends in exactly one of `failed` or `released`. */
+export interface AdmittedCheck {
+    /**
+     * The check's pairing is due (its cheap checks passed): may hold budget until the check
+     * ends, or refuse it; `alone`: verify the proof on its own, never combined with others'.
+     */
+    holdForProof(): { readonly alone: boolean } | AdmissionRefusal;
+    /** The check failed: what it holds is spent, or one failure is counted. */
+    failed(): void;
+    /** The check passed, or never ran (refused before it, or an error): what it holds is given back. */
+    released(): void;
+}
 
 /**
  * Admission control of proof verification: a client whose proofs keep failing is refused
  * before its next proof costs a pairing, so junk tickets cannot crowd out honest ones.
- * `admit` is asked before checking; every check it admits then ends in exactly one of
- * `failed` (the check failed) or `released` (it passed, or never ran: refused before it, or
- * an error), so that what `admit` held for it is spent or given back; `recorded` is told when
- * a proof recorded something new (a ticket, a fold).
+ * `admit` is asked before checking; `recorded` is told when a proof recorded something new
+ * (a ticket, a fold).
  */
 export interface ProofAdmission {
-    admit(client: string, kind?: CheckKind): AdmissionVerdict;
-    failed(client: string, kind?: CheckKind): void;
-    released?(client: string): void;
+    admit(client: string, kind?: CheckKind): AdmittedCheck | AdmissionRefusal;
     recorded?(client: string): void;
     /** True if the client's proofs are to be verified on their own (it failed a check recently, say). */
     suspect?(client: string): boolean;
 }
 
-/** The refusal for a client `admit` did not admit (undefined if it did). */
-export function admissionRefusal(verdict: AdmissionVerdict, what: string): GatewayError | undefined {
-    if (verdict === "admitted") return undefined;
-    if (verdict === "new-clients-throttled") {
+/** The answer to a refused check. */
+export function admissionRefusal(refusal: AdmissionRefusal, what: string): GatewayError {
+    if (refusal === "new-clients-throttled") {
         return new GatewayError(503, "NEW_CLIENTS_THROTTLED", "many invalid tickets are arriving from clients this gateway does not know yet: retry in a second");
     }
-    // "rate-limited", or anything else an admission answered: refused.
     return new GatewayError(429, "RATE_LIMITED", `too many invalid ${what} from this client: slow down`);
 }
 
@@ -275,14 +282,14 @@ export class PaidRequestHandler {
         // A client whose checks keep failing is refused before it costs a signature check or a pairing.
         const admission = this.options.admission;
         const client = request.client ?? "";
-        const refusal = admission === undefined ? undefined : admissionRefusal(admission.admit(client, "proof"), "tickets");
-        if (refusal !== undefined) throw refusal;
+        const admitted = admission?.admit(client, "proof");
+        if (typeof admitted === "string") throw admissionRefusal(admitted, "tickets");
         // The admitted check ends in exactly one of failed() or released().
         let failed = false;
         try {
-            return await this.checkAdmitted(request, request.ticketHeader, client, upstreamPending, beforeProof, () => (failed = true));
+            return await this.checkAdmitted(request, request.ticketHeader, admitted, upstreamPending, beforeProof, () => (failed = true));
         } finally {
-            if (!failed) admission?.released?.(client);
+            if (!failed) admitted?.released();
         }
     }
 
@@ -290,15 +297,14 @@ export class PaidRequestHandler {
     private async checkAdmitted(
         request: IncomingRequest,
         ticketHeader: string,
-        client: string,
+        admitted: AdmittedCheck | undefined,
         upstreamPending: () => boolean,
         beforeProof: ((ticket: TicketEnvelope) => void) | undefined,
         markFailed: () => void
     ): Promise<{ ticket: TicketEnvelope; hash: bigint }> {
-        const admission = this.options.admission;
         const fail = (): void => {
             markFailed();
-            admission?.failed(client);
+            admitted?.failed();
         };
         let ticket: TicketEnvelope;
         try {
@@ -321,13 +327,16 @@ export class PaidRequestHandler {
             throw new GatewayError(422, "UNKNOWN_ROOT", "the ticket's root is not the current or previous epoch root: prove the same ticket again");
         }
         const hash = requestHash(request.method, request.path, request.body);
+        // The pairing is due: a client the gateway does not know may be throttled here (its cheap checks passed).
+        const held = admitted?.holdForProof();
+        if (typeof held === "string") throw admissionRefusal(held, "tickets");
         beforeProof?.(ticket);
         const verifyStarted = this.now();
         const verdict = await this.options.tickets.checkTicket({
             requestSignature: { message: hash, signature: ticket.requestSignature, publicKey: ticket.ephemeralKey },
             proof: ticket.proof,
             publicSignals: spendSignals(ticket),
-            alone: admission?.suspect?.(client) === true,
+            alone: held?.alone === true,
             keepThreadFree: upstreamPending()
         });
         this.options.metrics.verification.observe((this.now() - verifyStarted) / 1000);

@@ -48,8 +48,8 @@ export class TicketLookup {
 
     private async process(body: Buffer, client: string): Promise<GatewayReply> {
         const admission = this.options.admission;
-        const refusal = admission === undefined ? undefined : admissionRefusal(admission.admit(client, "signature"), "look-ups");
-        if (refusal !== undefined) throw refusal;
+        const admitted = admission?.admit(client, "signature");
+        if (typeof admitted === "string") throw admissionRefusal(admitted, "look-ups");
         // The admitted check ends in exactly one of failed() or released().
         let lookup: LookupRequest;
         let failed = false;
@@ -63,11 +63,11 @@ export class TicketLookup {
             const message = lookupMessage(this.options.deployment.parameters.context, lookup.nullifier);
             if (!requestSignatureValid(message, lookup.signature, lookup.ephemeralKey)) {
                 failed = true;
-                admission?.failed(client, "signature");
+                admitted?.failed();
                 throw new GatewayError(403, "LOOKUP_FORBIDDEN", "the look-up is not signed by this key");
             }
         } finally {
-            if (!failed) admission?.released?.(client);
+            if (!failed) admitted?.released();
         }
         const record = await this.options.store.get(hex(lookup.nullifier));
         if (record === undefined) throw new GatewayError(404, "TICKET_UNKNOWN", "no ticket with this nullifier was recorded");
