@@ -126,6 +126,14 @@ export class ClientAdmission implements ProofAdmission {
             this.refusals++;
             return "rate-limited";
         }
+        // A new client's proof with no unit free is refused now, before any of its checks (its unit is taken when its pairing is due).
+        if (kind === "proof" && !this.isKnown(key)) {
+            this.refreshShared();
+            if (this.shared.tokens < 1) {
+                this.throttled++;
+                return "new-clients-throttled";
+            }
+        }
         this.remember(this.inFlight, key, inFlight + 1);
         if (bucket !== undefined) bucket.tokens -= 1;
         let prepaid = bucket !== undefined;
