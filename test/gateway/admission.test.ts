@@ -140,6 +140,17 @@ describe("Client admission", function () {
         expect(gate.stats.refusals).to.equal(1);
     });
 
+    it("Should not let a unit prepaid from a bucket since forgotten forgive a later failure", function () {
+        const gate = admission();
+        gate.recorded("10.0.7.1");
+        junk(gate, "10.0.7.1"); // one failure: a bucket at 1 of 2
+        const slow = admitted(gate, "10.0.7.1"); // prepays its last unit
+        clock += 5_000; // the bucket refills and is forgotten while the check is in flight
+        expect(junk(gate, "10.0.7.1")).to.equal("failed"); // a new bucket, at 1 of 2
+        slow.released();
+        expect(gate.suspect("10.0.7.1"), "the failure still counts").to.equal(true);
+    });
+
     it("Should refuse a client with maxInFlight checks in flight, known or not", function () {
         const gate = new ClientAdmission({ maxInFlight: 4, now });
         gate.recorded("10.0.6.1");

@@ -12,13 +12,17 @@ describe("SDK client: a gateway throttling new clients", function () {
     let s: SdkStack;
     let client: ZkApiClient | undefined;
     let clock = 1_000_000;
-    /** What each proof check's hold answered (look-ups, a request signature each, hold nothing). */
+    /** What each proof check was answered: throttled (at admission or at its pairing), or held (look-ups, a request signature each, hold nothing). */
     const verdicts: string[] = [];
     const inner = new ClientAdmission({ newClients: { burst: 1, refillPerSecond: 1 }, now: () => clock });
     // The admission of the gateway, on a clock that moves one second each time it throttles (as a waiting client's time would pass).
     const admission: ProofAdmission = {
         admit(client: string, kind?: CheckKind): AdmittedCheck | AdmissionRefusal {
             const check = inner.admit(client, kind);
+            if (check === "new-clients-throttled") {
+                verdicts.push(check);
+                clock += 1_000;
+            }
             if (typeof check === "string" || kind === "signature") return check;
             return {
                 holdForProof() {

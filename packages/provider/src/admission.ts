@@ -166,7 +166,8 @@ export class ClientAdmission implements ProofAdmission {
                 if (!settle()) return;
                 if (heldShared) this.shared.held -= 1; // its unit is spent
                 const own = this.current(key) ?? { tokens: this.burst, at: this.now() };
-                if (!prepaid) own.tokens = Math.max(0, own.tokens - 1);
+                // A unit prepaid from a bucket since forgotten (refilled while the check was in flight) is not this one's.
+                if (!prepaid || own !== bucket) own.tokens = Math.max(0, own.tokens - 1);
                 prepaid = false;
                 this.buckets.delete(key);
                 this.remember(this.buckets, key, own);
@@ -184,7 +185,7 @@ export class ClientAdmission implements ProofAdmission {
                 }
                 if (prepaid) {
                     const own = this.current(key);
-                    if (own !== undefined) own.tokens = Math.min(this.burst, own.tokens + 1);
+                    if (own !== undefined && own === bucket) own.tokens = Math.min(this.burst, own.tokens + 1);
                     prepaid = false;
                 }
             }
